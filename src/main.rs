@@ -1,0 +1,5 @@
+//! The `bincimap` command line (stub; being written).
+
+fn main() {
+    println!("bincimap");
+}

@@ -1,0 +1,1 @@
+//! Listeners and stdio: how bytes reach a session (stub; being written).
