@@ -1,9 +1,16 @@
 //! The IMAP protocol layer: framing and parsing of client input, the command
-//! AST, response formatting, and the session state machine that dispatches
-//! to one handler module per command family in [`cmd`].
+//! AST, response formatting, the selected-mailbox view, and the session state
+//! machine that dispatches to one handler module per command family in
+//! [`cmd`].
 
 pub mod cmd;
 pub mod command;
 pub mod parser;
 pub mod response;
 pub mod session;
+pub mod view;
+
+/// Writes one log line to stderr (multilog-friendly).
+pub fn log_line(msg: &str) {
+    eprintln!("bincimap: {msg}");
+}

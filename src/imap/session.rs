@@ -1,9 +1,24 @@
-//! The session state machine (stub; being written).
+//! The session state machine: reads commands, checks that each is valid in
+//! the current state (RFC 3501 §3), dispatches to its handler in
+//! [`crate::imap::cmd`], and writes the tagged result.
+//!
+//! Handlers write untagged responses into [`Session::out`], a byte buffer
+//! flushed at the end of each command (and during long FETCHes), so most
+//! handlers are plain synchronous code. Storage calls are short blocking
+//! file operations made from the session task.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::auth::{AuthedUser, Authenticator};
 use crate::config::Config;
+use crate::imap::cmd;
+use crate::imap::command::{Command, CommandBody};
+use crate::imap::parser::{FrameError, Framer, FramerLimits, ParseError};
+use crate::imap::view::Selected;
+use crate::store::{Store, StoreError};
 
 /// Everything a session needs from whoever accepted the connection.
 pub struct SessionParams {
@@ -18,12 +33,365 @@ pub struct SessionParams {
     pub plaintext_ok: bool,
 }
 
+/// RFC 3501 §3 connection states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    NotAuthenticated,
+    Authenticated,
+    Selected,
+    Logout,
+}
+
+/// The outcome of one command, written as its tagged response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tagged {
+    Ok(Option<String>, String),
+    No(Option<String>, String),
+    Bad(String),
+}
+
+impl Tagged {
+    pub fn ok(text: impl Into<String>) -> Tagged {
+        Tagged::Ok(None, text.into())
+    }
+    pub fn no(text: impl Into<String>) -> Tagged {
+        Tagged::No(None, text.into())
+    }
+    pub fn no_code(code: &str, text: impl Into<String>) -> Tagged {
+        Tagged::No(Some(code.to_string()), text.into())
+    }
+    pub fn bad(text: impl Into<String>) -> Tagged {
+        Tagged::Bad(text.into())
+    }
+}
+
+/// Maps a store failure to a tagged NO with the RFC 5530 code that fits.
+/// `missing_code` is NONEXISTENT for most commands and TRYCREATE for
+/// APPEND/COPY (RFC 3501 §6.3.11).
+pub fn store_error(e: &StoreError, missing_code: &str) -> Tagged {
+    let code = match e {
+        StoreError::NotFound(_) => missing_code,
+        StoreError::AlreadyExists(_) => "ALREADYEXISTS",
+        StoreError::InvalidName(_) | StoreError::Cannot(_) => "CANNOT",
+        StoreError::MessageGone(_) => "EXPUNGEISSUED",
+        StoreError::ReadOnly => "READ-ONLY",
+        StoreError::Locked(_) => "INUSE",
+        StoreError::Io { .. } => "SERVERBUG",
+    };
+    if let StoreError::Io { .. } = e {
+        crate::imap::log_line(&format!("store error: {e}"));
+    }
+    Tagged::No(Some(code.into()), e.to_string())
+}
+
+pub struct Session {
+    pub config: Arc<Config>,
+    pub state: State,
+    pub user: Option<AuthedUser>,
+    pub store: Option<Box<dyn Store>>,
+    pub selected: Option<Selected>,
+    pub authenticator: Option<Arc<dyn Authenticator>>,
+    pub plaintext_ok: bool,
+    pub peer: String,
+    /// Untagged responses waiting to be written.
+    pub out: Vec<u8>,
+    writer: Box<dyn AsyncWrite + Unpin + Send>,
+}
+
+impl Session {
+    /// Writes buffered output to the client.
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.out.is_empty() {
+            self.writer.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        self.writer.flush().await
+    }
+
+    /// Flushes only when the buffer is large, to bound memory in big FETCHes.
+    pub async fn flush_if_large(&mut self) -> std::io::Result<()> {
+        if self.out.len() >= 256 * 1024 {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Appends one untagged line (`* ` + text + CRLF).
+    pub fn untagged(&mut self, text: &str) {
+        self.out.extend_from_slice(b"* ");
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    pub fn capabilities(&self) -> String {
+        let mut caps = String::from("IMAP4rev1 LITERAL+ CHILDREN");
+        if self.state == State::NotAuthenticated {
+            if self.plaintext_ok {
+                caps.push_str(" AUTH=PLAIN");
+            } else {
+                caps.push_str(" LOGINDISABLED");
+            }
+        }
+        caps
+    }
+
+    /// Called after login or PREAUTH: opens the user's depot.
+    pub fn enter_authenticated(&mut self, user: AuthedUser) -> Result<(), StoreError> {
+        let store = crate::store::maildir::MaildirStore::open(
+            &user.maildir,
+            self.config.mailbox.auto_create_inbox,
+        )?;
+        if let Ok(subs) = store.subscriptions() {
+            if subs.is_empty() {
+                for name in &self.config.mailbox.auto_subscribe {
+                    let _ = store.subscribe(name);
+                }
+            }
+        }
+        self.store = Some(Box::new(store));
+        self.user = Some(user);
+        self.state = State::Authenticated;
+        Ok(())
+    }
+
+    fn write_tagged(&mut self, tag: &str, t: &Tagged) {
+        let line = match t {
+            Tagged::Ok(code, text) => fmt_status(tag, "OK", code.as_deref(), text),
+            Tagged::No(code, text) => fmt_status(tag, "NO", code.as_deref(), text),
+            Tagged::Bad(text) => fmt_status(tag, "BAD", None, text),
+        };
+        self.out.extend_from_slice(line.as_bytes());
+    }
+}
+
+fn fmt_status(tag: &str, status: &str, code: Option<&str>, text: &str) -> String {
+    match code {
+        Some(c) => format!("{tag} {status} [{c}] {text}\r\n"),
+        None => format!("{tag} {status} {text}\r\n"),
+    }
+}
+
+/// Which states may run a command.
+fn allowed(body: &CommandBody, state: State) -> bool {
+    use CommandBody::*;
+    match body {
+        Capability | Noop | Logout => true,
+        Login { .. } | Authenticate { .. } | StartTls => state == State::NotAuthenticated,
+        Select { .. }
+        | Create { .. }
+        | Delete { .. }
+        | Rename { .. }
+        | Subscribe { .. }
+        | Unsubscribe { .. }
+        | List { .. }
+        | Status { .. }
+        | Append { .. } => matches!(state, State::Authenticated | State::Selected),
+        Check
+        | Close
+        | Expunge
+        | UidExpunge { .. }
+        | Search { .. }
+        | Fetch { .. }
+        | Store { .. }
+        | Copy { .. } => state == State::Selected,
+    }
+}
+
+/// True for commands during which EXPUNGE responses must not be sent
+/// (RFC 3501 §7.4.1): the sequence-number forms of FETCH, STORE, SEARCH.
+fn forbids_expunge(body: &CommandBody) -> bool {
+    matches!(
+        body,
+        CommandBody::Fetch { uid: false, .. }
+            | CommandBody::Store { uid: false, .. }
+            | CommandBody::Search { uid: false, .. }
+    )
+}
+
 /// Runs one IMAP session to completion.
 pub async fn run<R, W>(reader: R, writer: W, params: SessionParams) -> std::io::Result<()>
 where
-    R: tokio::io::AsyncRead + Unpin + Send,
-    W: tokio::io::AsyncWrite + Unpin + Send,
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
 {
-    let _ = (reader, writer, params);
-    todo!()
+    let limits = FramerLimits {
+        max_line: params.config.limits.max_line_length,
+        max_literal: params.config.limits.max_literal_size,
+        max_mem_literal: 256 * 1024,
+    };
+    let mut framer = Framer::new(reader, limits);
+    let mut s = Session {
+        config: params.config.clone(),
+        state: State::NotAuthenticated,
+        user: None,
+        store: None,
+        selected: None,
+        authenticator: params.authenticator,
+        plaintext_ok: params.plaintext_ok,
+        peer: params.peer,
+        out: Vec::with_capacity(4096),
+        writer: Box::new(writer),
+    };
+
+    match params.preauth {
+        Some(user) => {
+            let name = user.name.clone();
+            if let Err(e) = s.enter_authenticated(user) {
+                s.untagged(&format!("BYE Cannot open mail depot: {e}"));
+                return s.flush().await;
+            }
+            s.untagged(&format!(
+                "PREAUTH [CAPABILITY {}] bincimap ready, logged in as {name}",
+                s.capabilities()
+            ));
+        }
+        None => {
+            s.untagged(&format!(
+                "OK [CAPABILITY {}] bincimap ready",
+                s.capabilities()
+            ));
+        }
+    }
+    s.flush().await?;
+
+    loop {
+        let timeout = if s.state == State::NotAuthenticated {
+            s.config.session.auth_timeout
+        } else {
+            s.config.session.idle_timeout
+        };
+        let spool = s.store.as_ref().map(|st| st.spool_dir());
+        let read = tokio::time::timeout(
+            Duration::from_secs(timeout.max(1)),
+            framer.read_command(&mut s.writer, spool.as_deref()),
+        )
+        .await;
+        let raw = match read {
+            Err(_) => {
+                s.untagged("BYE Autologout; idle for too long");
+                return s.flush().await;
+            }
+            Ok(Ok(Some(raw))) => raw,
+            Ok(Ok(None)) => return s.flush().await,
+            Ok(Err(e)) => match frame_error_response(&e) {
+                FrameOutcome::Continue(line) => {
+                    s.out.extend_from_slice(line.as_bytes());
+                    s.flush().await?;
+                    continue;
+                }
+                FrameOutcome::Close(line) => {
+                    s.out.extend_from_slice(line.as_bytes());
+                    let _ = s.flush().await;
+                    return Ok(());
+                }
+            },
+        };
+        let cmd = match crate::imap::parser::parse_command(raw) {
+            Ok(c) => c,
+            Err(e) => {
+                let line = parse_error_response(&e);
+                s.out.extend_from_slice(line.as_bytes());
+                s.flush().await?;
+                continue;
+            }
+        };
+        let tag = cmd.tag.clone();
+        let is_logout = matches!(cmd.body, CommandBody::Logout);
+        let no_expunge = forbids_expunge(&cmd.body);
+        let result = if !allowed(&cmd.body, s.state) {
+            Tagged::bad(format!("{} not allowed in this state", cmd.body.name()))
+        } else {
+            dispatch(&mut s, cmd, &mut framer).await?
+        };
+        if s.state == State::Selected && !is_logout {
+            crate::imap::view::announce_changes(&mut s, !no_expunge);
+        }
+        s.write_tagged(&tag, &result);
+        s.flush().await?;
+        if s.state == State::Logout {
+            return Ok(());
+        }
+    }
+}
+
+enum FrameOutcome {
+    Continue(String),
+    Close(String),
+}
+
+/// Limit violations the framer recovered from get a tagged answer and the
+/// session goes on; anything else ends it.
+fn frame_error_response(e: &FrameError) -> FrameOutcome {
+    match e {
+        FrameError::Io(err) => FrameOutcome::Close(format!("* BYE I/O error: {err}\r\n")),
+    }
+}
+
+fn parse_error_response(e: &ParseError) -> String {
+    let tag = e.tag.as_deref().unwrap_or("*");
+    match &e.code {
+        Some(code) if code.starts_with("BADCHARSET") => {
+            format!("{tag} NO [{code}] {}\r\n", e.message)
+        }
+        Some(code) => format!("{tag} BAD [{code}] {}\r\n", e.message),
+        None => format!("{tag} BAD {}\r\n", e.message),
+    }
+}
+
+async fn dispatch<R>(
+    s: &mut Session,
+    cmd: Command,
+    framer: &mut Framer<R>,
+) -> std::io::Result<Tagged>
+where
+    R: AsyncRead + Unpin + Send,
+{
+    use CommandBody::*;
+    let name = cmd.body.name();
+    Ok(match cmd.body {
+        Capability => cmd::any::capability(s),
+        Noop => cmd::any::noop(s),
+        Logout => cmd::any::logout(s),
+        StartTls => Tagged::bad("STARTTLS not supported yet"),
+        Login { user, pass } => cmd::auth::login(s, &user, &pass).await,
+        Authenticate { mechanism, initial } => {
+            cmd::auth::authenticate(s, &cmd.tag, &mechanism, initial, framer).await?
+        }
+        Select { mailbox, read_only } => cmd::select::select(s, &mailbox, read_only),
+        Create { mailbox } => cmd::mailbox::create(s, &mailbox),
+        Delete { mailbox } => cmd::mailbox::delete(s, &mailbox),
+        Rename { from, to } => cmd::mailbox::rename(s, &from, &to),
+        Subscribe { mailbox } => cmd::mailbox::subscribe(s, &mailbox, true),
+        Unsubscribe { mailbox } => cmd::mailbox::subscribe(s, &mailbox, false),
+        List {
+            reference,
+            pattern,
+            lsub,
+        } => cmd::list::list(s, &reference, &pattern, lsub),
+        Status { mailbox, items } => cmd::status::status(s, &mailbox, &items),
+        Append {
+            mailbox,
+            flags,
+            date,
+            message,
+        } => cmd::append::append(s, &mailbox, &flags, date, message),
+        Check => cmd::selected::check(s),
+        Close => cmd::selected::close(s),
+        Expunge => cmd::selected::expunge(s, None),
+        UidExpunge { set } => cmd::selected::expunge(s, Some(&set)),
+        Search { uid, charset, key } => cmd::search::search(s, uid, charset, key),
+        Fetch { uid, set, items } => cmd::fetch::fetch(s, uid, &set, &items).await?,
+        Store {
+            uid,
+            set,
+            op,
+            silent,
+            flags,
+        } => cmd::store::store(s, uid, &set, op, silent, &flags),
+        Copy { uid, set, mailbox } => cmd::copy::copy(s, uid, &set, &mailbox),
+    })
+    .map(|t| match t {
+        Tagged::Ok(code, text) if text.is_empty() => Tagged::Ok(code, format!("{name} completed")),
+        other => other,
+    })
 }
