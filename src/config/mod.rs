@@ -549,6 +549,49 @@ mod tests {
         assert!(matches!(e, ConfigError::Read { .. }));
     }
 
+    const EXAMPLE: &str = include_str!("../../bincimap.toml.example");
+
+    /// The example with every `#key = value` line uncommented.
+    fn example_uncommented() -> String {
+        EXAMPLE
+            .lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(rest) if rest.contains(" = ") && !rest.starts_with(' ') => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn example_file_is_the_defaults() {
+        let c = parse(EXAMPLE).unwrap();
+        assert_eq!(c.to_toml(), Config::default().to_toml());
+        // Uncommented, it sets exactly the defaults (paths aside).
+        let mut u = parse(&example_uncommented()).unwrap();
+        u.server.data_dir = None;
+        u.auth.passwd_file = None;
+        assert_eq!(u.to_toml(), Config::default().to_toml());
+    }
+
+    #[test]
+    fn example_file_lists_every_key() {
+        let mut full = Config::default();
+        full.server.data_dir = Some(PathBuf::from("/d"));
+        full.auth.passwd_file = Some(PathBuf::from("/p"));
+        let table: toml::Table = toml::from_str(&full.to_toml()).unwrap();
+        let example: toml::Table = toml::from_str(&example_uncommented()).unwrap();
+        for (section, keys) in &table {
+            let keys = keys.as_table().unwrap();
+            for k in keys.keys() {
+                assert!(
+                    example.get(section).and_then(|s| s.get(k)).is_some(),
+                    "{section}.{k} missing from bincimap.toml.example"
+                );
+            }
+        }
+    }
+
     #[test]
     fn effective_round_trips() {
         let mut c = Config::default();

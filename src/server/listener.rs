@@ -141,4 +141,48 @@ mod tests {
         assert!(!plaintext_ok(&remote, false));
         assert!(plaintext_ok(&remote, true));
     }
+
+    /// Reads until the first line end or EOF.
+    async fn first_line(s: &mut TcpStream) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return got,
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    if got.contains(&b'\n') {
+                        return got;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whatever a session does (greet, fail, or panic while the session is
+    /// unwritten), the server keeps accepting connections.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn server_survives_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("passwd");
+        std::fs::write(&pw, "").unwrap();
+        let auth = crate::auth::passwd::PasswdFile::open(&pw, "Maildir", dir.path()).unwrap();
+        let server = Arc::new(Server::new(Arc::new(Config::default()), Arc::new(auth)));
+        let spec = ListenerSpec {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            kind: ListenerKind::Plain,
+        };
+        let mut bound = Server::bind(&[spec]).await.unwrap();
+        let (l, spec) = bound.pop().unwrap();
+        let addr = l.local_addr().unwrap();
+        let accept = tokio::spawn(Arc::clone(&server).accept_loop(l, spec));
+        for _ in 0..3 {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            let line = first_line(&mut c).await;
+            assert!(line.is_empty() || line.starts_with(b"* "), "{line:?}");
+        }
+        assert!(!accept.is_finished());
+        accept.abort();
+    }
 }
