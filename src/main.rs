@@ -14,7 +14,11 @@ use bincimap::config::{Config, CONFIG_ENV};
 use bincimap::server::{serve, stdio};
 
 #[derive(Parser, Debug)]
-#[command(name = "bincimap", version, about = "A small, correct IMAP server for Maildir")]
+#[command(
+    name = "bincimap",
+    version,
+    about = "A small, correct IMAP server for Maildir"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,7 +66,9 @@ fn config_path(arg: Option<PathBuf>) -> Option<PathBuf> {
 
 fn load_config(arg: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), String> {
     match config_path(arg) {
-        Some(p) => Config::load(&p).map(|c| (c, Some(p))).map_err(|e| e.to_string()),
+        Some(p) => Config::load(&p)
+            .map(|c| (c, Some(p)))
+            .map_err(|e| e.to_string()),
         None => Ok((Config::embedded_default(), None)),
     }
 }
@@ -203,8 +209,15 @@ mod tests {
 
     #[test]
     fn cli_parses() {
-        let c = Cli::try_parse_from(["bincimap", "serve", "--listen", "127.0.0.1:1", "-l", "[::1]:2"])
-            .unwrap();
+        let c = Cli::try_parse_from([
+            "bincimap",
+            "serve",
+            "--listen",
+            "127.0.0.1:1",
+            "-l",
+            "[::1]:2",
+        ])
+        .unwrap();
         match c.command {
             Command::Serve { listen, config } => {
                 assert_eq!(listen.len(), 2);

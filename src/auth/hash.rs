@@ -19,7 +19,9 @@ pub enum Scheme {
 
 /// Recognises a hash by its prefix; None for anything else.
 pub fn scheme_of(hash: &str) -> Option<Scheme> {
-    if hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$") || hash.starts_with("$argon2d$")
+    if hash.starts_with("$argon2id$")
+        || hash.starts_with("$argon2i$")
+        || hash.starts_with("$argon2d$")
     {
         Some(Scheme::Argon2)
     } else if hash.starts_with("$6$") {

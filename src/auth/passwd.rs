@@ -99,7 +99,10 @@ pub fn parse(text: &str, source: &Path) -> (HashMap<String, PasswdEntry>, Vec<St
                     users.insert(e.name.clone(), e);
                 }
             }
-            Err(why) => warnings.push(format!("{}:{lineno}: {why}; line skipped", source.display())),
+            Err(why) => warnings.push(format!(
+                "{}:{lineno}: {why}; line skipped",
+                source.display()
+            )),
         }
     }
     (users, warnings)
@@ -146,7 +149,12 @@ pub struct PasswdError {
 
 impl std::fmt::Display for PasswdError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: cannot read password file: {}", self.path.display(), self.source)
+        write!(
+            f,
+            "{}: cannot read password file: {}",
+            self.path.display(),
+            self.source
+        )
     }
 }
 

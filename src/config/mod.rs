@@ -221,7 +221,9 @@ fn key_line(text: &str, dotted: &str) -> Option<usize> {
         item = item.get(part)?;
     }
     // A value's span; for tables the header's.
-    let span = item.span().or_else(|| item.as_table().and_then(|t| t.span()))?;
+    let span = item
+        .span()
+        .or_else(|| item.as_table().and_then(|t| t.span()))?;
     Some(line_col(text, span.start).0)
 }
 
@@ -256,12 +258,13 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
-        cfg.validate().map_err(|(key, message)| ConfigError::Invalid {
-            path: Some(path.to_path_buf()),
-            line: key_line(text, key),
-            key: key.to_string(),
-            message,
-        })?;
+        cfg.validate()
+            .map_err(|(key, message)| ConfigError::Invalid {
+                path: Some(path.to_path_buf()),
+                line: key_line(text, key),
+                key: key.to_string(),
+                message,
+            })?;
         Ok(cfg)
     }
 
@@ -289,7 +292,9 @@ impl Config {
             if l.parse::<SocketAddr>().is_err() {
                 return Err((
                     "server.listen",
-                    format!("{l:?} is not an IP:PORT address (e.g. \"127.0.0.1:143\" or \"[::]:143\")"),
+                    format!(
+                        "{l:?} is not an IP:PORT address (e.g. \"127.0.0.1:143\" or \"[::]:143\")"
+                    ),
                 ));
             }
         }
@@ -456,10 +461,7 @@ mod tests {
     #[test]
     fn wrong_type_is_parse_error() {
         let e = parse("[limits]\n\nmax_nesting = \"ten\"\n").unwrap_err();
-        assert!(
-            matches!(e, ConfigError::Parse { line: Some(3), .. }),
-            "{e}"
-        );
+        assert!(matches!(e, ConfigError::Parse { line: Some(3), .. }), "{e}");
     }
 
     #[test]
@@ -495,7 +497,10 @@ mod tests {
     #[test]
     fn bad_listen_rejected() {
         let e = parse("[server]\nlisten = [\"localhost:143\"]\n").unwrap_err();
-        assert!(matches!(&e, ConfigError::Invalid { key, line: Some(2), .. } if key == "server.listen"), "{e}");
+        assert!(
+            matches!(&e, ConfigError::Invalid { key, line: Some(2), .. } if key == "server.listen"),
+            "{e}"
+        );
         let e = parse("[server]\nlisten = [\"127.0.0.1\"]\n").unwrap_err();
         assert!(matches!(e, ConfigError::Invalid { .. }));
     }
@@ -537,7 +542,11 @@ mod tests {
     fn relative_paths_follow_config_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("b.toml");
-        std::fs::write(&p, "[server]\ndata_dir = \"data\"\n[auth]\npasswd_file = \"pw\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "[server]\ndata_dir = \"data\"\n[auth]\npasswd_file = \"pw\"\n",
+        )
+        .unwrap();
         let c = Config::load(&p).unwrap();
         assert_eq!(c.data_dir().unwrap(), dir.path().join("data"));
         assert_eq!(c.passwd_file().unwrap(), dir.path().join("pw"));
@@ -598,7 +607,10 @@ mod tests {
         c.server.data_dir = Some(PathBuf::from("/var/lib/bincimap"));
         let text = c.effective().to_toml();
         let back = parse(&text).unwrap();
-        assert_eq!(back.server.data_dir, Some(PathBuf::from("/var/lib/bincimap")));
+        assert_eq!(
+            back.server.data_dir,
+            Some(PathBuf::from("/var/lib/bincimap"))
+        );
         assert_eq!(
             back.auth.passwd_file,
             Some(PathBuf::from("/var/lib/bincimap/passwd"))

@@ -91,7 +91,11 @@ pub fn create_demo_passwd(passwd_file: &Path) -> Result<Option<DemoUser>, DataEr
     {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
-        Err(e) => return Err(io_err(format!("cannot create {}", passwd_file.display()))(e)),
+        Err(e) => {
+            return Err(io_err(format!("cannot create {}", passwd_file.display()))(
+                e,
+            ))
+        }
     };
     let text = format!(
         "# bincimap password file: one `user:hash[:uid:gid:home]` per line.\n\

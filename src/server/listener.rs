@@ -117,9 +117,7 @@ impl Server {
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => ctx.log(format_args!("connection error: {e}")),
-            Err(e) if e.is_panic() => {
-                ctx.log("internal error: session crashed, connection closed")
-            }
+            Err(e) if e.is_panic() => ctx.log("internal error: session crashed, connection closed"),
             Err(_) => {} // cancelled at shutdown
         }
     }

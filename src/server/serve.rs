@@ -28,7 +28,9 @@ impl fmt::Display for ServeError {
             ServeError::Config(e) => write!(f, "{e}"),
             ServeError::Data(e) => write!(f, "{e}"),
             ServeError::Passwd(e) => write!(f, "{e}"),
-            ServeError::NoListeners => write!(f, "nothing to listen on: set server.listen or --listen"),
+            ServeError::NoListeners => {
+                write!(f, "nothing to listen on: set server.listen or --listen")
+            }
             ServeError::Io(e) => write!(f, "{e}"),
         }
     }

@@ -99,7 +99,11 @@ pub fn run(config: Config) -> Result<(), ImapdError> {
         .enable_all()
         .build()
         .map_err(ImapdError::Io)?;
-    let result = runtime.block_on(session::run(tokio::io::stdin(), tokio::io::stdout(), params));
+    let result = runtime.block_on(session::run(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        params,
+    ));
     // tokio's stdin reader may sit in a blocking read; don't wait for it.
     runtime.shutdown_background();
     result.map_err(ImapdError::Io)
