@@ -74,8 +74,7 @@ fn load_config(arg: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), String
 }
 
 /// Rewrites argv so `bincimapd ARGS` parses as `bincimap imapd ARGS`.
-fn effective_args() -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+fn effective_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let invoked_as = args
         .first()
         .and_then(|a| Path::new(a).file_name().map(|n| n.to_os_string()));
@@ -89,7 +88,7 @@ fn effective_args() -> Vec<std::ffi::OsString> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(effective_args());
+    let cli = Cli::parse_from(effective_args(std::env::args_os().collect()));
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
@@ -126,8 +125,33 @@ fn run(cli: Cli) -> Result<(), String> {
                 env!("CARGO_PKG_VERSION"),
                 cfg.effective().to_toml()
             );
+            check_passwd_file(&cfg);
             Ok(())
         }
+    }
+}
+
+/// Reports problems with the password file `serve` would use, on stderr.
+fn check_passwd_file(cfg: &Config) {
+    let Ok(path) = cfg.passwd_file() else {
+        eprintln!("bincimap: warning: no data directory, so no password file");
+        return;
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let (users, warnings) = bincimap::auth::passwd::parse(&text, &path);
+            for w in &warnings {
+                eprintln!("bincimap: warning: {w}");
+            }
+            eprintln!("bincimap: {}: {} user(s)", path.display(), users.len());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cfg.auth.passwd_file.is_none() => {
+            eprintln!(
+                "bincimap: {} does not exist yet; `serve` will create it with a demo user",
+                path.display()
+            );
+        }
+        Err(e) => eprintln!("bincimap: warning: {}: {e}", path.display()),
     }
 }
 
@@ -205,6 +229,17 @@ mod tests {
         assert_eq!(read_line(&mut r).unwrap(), b"s3cret");
         let mut r = std::io::Cursor::new(b"nonl".to_vec());
         assert_eq!(read_line(&mut r).unwrap(), b"nonl");
+    }
+
+    #[test]
+    fn invoked_as_bincimapd_means_imapd() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let a = effective_args(args(&["/usr/sbin/bincimapd", "-c", "x.toml"]));
+        assert_eq!(a, args(&["bincimap", "imapd", "-c", "x.toml"]));
+        let c = Cli::try_parse_from(a).unwrap();
+        assert!(matches!(c.command, Command::Imapd { config: Some(_) }));
+        let a = effective_args(args(&["bincimap", "serve"]));
+        assert_eq!(a, args(&["bincimap", "serve"]));
     }
 
     #[test]

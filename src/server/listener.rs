@@ -42,6 +42,22 @@ pub fn plaintext_ok(peer: &SocketAddr, allow_plaintext: bool) -> bool {
     }
 }
 
+/// Binds one listening socket. IPv6 sockets are IPv6-only so that
+/// `0.0.0.0:143` and `[::]:143` can both be listed, as with Dovecot.
+fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // Restarting must not wait for old connections in TIME_WAIT.
+    sock.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(1024)?;
+    TcpListener::from_std(std::net::TcpListener::from(sock))
+}
+
 /// Shared state of a running `serve`.
 pub struct Server {
     pub config: Arc<Config>,
@@ -58,10 +74,11 @@ impl Server {
 
     /// Binds every listener; fails on the first that cannot be bound so a
     /// typo in the config is not silently half-served.
+    /// Must run inside the runtime (the sockets register with it).
     pub async fn bind(specs: &[ListenerSpec]) -> std::io::Result<Vec<(TcpListener, ListenerSpec)>> {
         let mut out = Vec::with_capacity(specs.len());
         for spec in specs {
-            let l = TcpListener::bind(spec.addr).await.map_err(|e| {
+            let l = bind_one(spec.addr).map_err(|e| {
                 std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", spec.addr))
             })?;
             out.push((l, *spec));
