@@ -255,6 +255,11 @@ impl PasswdFile {
         }
     }
 
+    /// How many users the file holds now.
+    pub fn user_count(&self) -> usize {
+        self.users().len()
+    }
+
     /// Looks a user up without checking a password.
     pub fn lookup(&self, user: &str) -> Option<PasswdEntry> {
         self.users().get(user).cloned()
@@ -366,6 +371,14 @@ mod tests {
         .unwrap();
         assert!(pf.verify("s5", b"secret").is_some());
         assert!(pf.verify("s6", b"secret").is_none());
+    }
+
+    #[test]
+    fn vanished_file_keeps_last_good_copy() {
+        let (dir, pf) = file_with(&format!("s6:{SHA512}\n"));
+        std::fs::remove_file(dir.path().join("passwd")).unwrap();
+        assert!(pf.verify("s6", b"secret").is_some());
+        assert_eq!(pf.user_count(), 1);
     }
 
     #[test]

@@ -63,6 +63,12 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     }
     let passwd = PasswdFile::open(&passwd_path, &config.mailbox.path, &data_dir)
         .map_err(ServeError::Passwd)?;
+    if passwd.user_count() == 0 {
+        log::warn(format_args!(
+            "{}: no users; nobody can log in until one is added (bincimap passwd --user NAME)",
+            passwd_path.display()
+        ));
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.server.workers)
