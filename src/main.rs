@@ -1,5 +1,265 @@
-//! The `bincimap` command line (stub; being written).
+//! The `bincimap` command line: `imapd` (a PREAUTH session on stdio, also
+//! reached by invoking the binary as `bincimapd`), `serve` (the standalone
+//! daemon), `passwd` (hash a password for the password file) and
+//! `check-config` (print the effective configuration).
 
-fn main() {
-    println!("bincimap");
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use bincimap::auth::{hash, passwd::valid_user_name};
+use bincimap::config::{Config, CONFIG_ENV};
+use bincimap::server::{serve, stdio};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bincimap",
+    version,
+    about = "A small, correct IMAP server for Maildir"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve one already authenticated user on stdin/stdout (like bincimapd).
+    Imapd {
+        /// Config file (default: $BINCIMAP_CONFIG, else built-in defaults).
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Run the standalone IMAP daemon.
+    Serve {
+        /// Config file (default: $BINCIMAP_CONFIG, else the embedded default).
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Listen on ADDR:PORT instead of server.listen (repeatable).
+        #[arg(long, short = 'l', value_name = "ADDR:PORT")]
+        listen: Vec<String>,
+    },
+    /// Read a password on stdin and print its argon2id hash.
+    Passwd {
+        /// Print `NAME:hash`, a line ready for the password file.
+        #[arg(long, short = 'u', value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// Print the effective configuration as TOML.
+    CheckConfig {
+        /// Config file (default: $BINCIMAP_CONFIG, else the embedded default).
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// The config file to use: `--config`, else `$BINCIMAP_CONFIG`.
+fn config_path(arg: Option<PathBuf>) -> Option<PathBuf> {
+    arg.or_else(|| {
+        std::env::var_os(CONFIG_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+fn load_config(arg: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), String> {
+    match config_path(arg) {
+        Some(p) => Config::load(&p)
+            .map(|c| (c, Some(p)))
+            .map_err(|e| e.to_string()),
+        None => Ok((Config::embedded_default(), None)),
+    }
+}
+
+/// Rewrites argv so `bincimapd ARGS` parses as `bincimap imapd ARGS`.
+fn effective_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let invoked_as = args
+        .first()
+        .and_then(|a| Path::new(a).file_name().map(|n| n.to_os_string()));
+    if invoked_as.as_deref() == Some(std::ffi::OsStr::new("bincimapd")) {
+        args.insert(1, "imapd".into());
+        if let Some(first) = args.first_mut() {
+            *first = "bincimap".into();
+        }
+    }
+    args
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(effective_args(std::env::args_os().collect()));
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("bincimap: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Imapd { config } => {
+            let (cfg, _) = load_config(config)?;
+            stdio::run(cfg).map_err(|e| e.to_string())
+        }
+        Command::Serve { config, listen } => {
+            let (mut cfg, _) = load_config(config)?;
+            if !listen.is_empty() {
+                cfg.server.listen = listen;
+                cfg.validate()
+                    .map_err(|(key, msg)| format!("--listen: {key}: {msg}"))?;
+            }
+            serve::run(cfg).map_err(|e| e.to_string())
+        }
+        Command::Passwd { user } => passwd(user),
+        Command::CheckConfig { config } => {
+            let (cfg, path) = load_config(config)?;
+            let origin = match &path {
+                Some(p) => p.display().to_string(),
+                None => "embedded default".to_string(),
+            };
+            print!(
+                "# bincimap {} effective configuration ({origin})\n{}",
+                env!("CARGO_PKG_VERSION"),
+                cfg.effective().to_toml()
+            );
+            check_passwd_file(&cfg);
+            Ok(())
+        }
+    }
+}
+
+/// Reports problems with the password file `serve` would use, on stderr.
+fn check_passwd_file(cfg: &Config) {
+    let Ok(path) = cfg.passwd_file() else {
+        eprintln!("bincimap: warning: no data directory, so no password file");
+        return;
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let (users, warnings) = bincimap::auth::passwd::parse(&text, &path);
+            for w in &warnings {
+                eprintln!("bincimap: warning: {w}");
+            }
+            eprintln!("bincimap: {}: {} user(s)", path.display(), users.len());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cfg.auth.passwd_file.is_none() => {
+            eprintln!(
+                "bincimap: {} does not exist yet; `serve` will create it with a demo user",
+                path.display()
+            );
+        }
+        Err(e) => eprintln!("bincimap: warning: {}: {e}", path.display()),
+    }
+}
+
+fn passwd(user: Option<String>) -> Result<(), String> {
+    if let Some(u) = &user {
+        if !valid_user_name(u) {
+            return Err(format!(
+                "invalid user name {u:?}: no '/', ':', control characters, '.' or '..'"
+            ));
+        }
+    }
+    let stdin = std::io::stdin();
+    let pass = if stdin.is_terminal() {
+        let a = prompt_hidden("Password: ")?;
+        let b = prompt_hidden("Retype password: ")?;
+        if a != b {
+            return Err("passwords do not match".into());
+        }
+        a
+    } else {
+        read_line(&mut stdin.lock())?
+    };
+    if pass.is_empty() {
+        return Err("empty password".into());
+    }
+    let h = hash::hash_password(&pass).map_err(|e| e.to_string())?;
+    match user {
+        Some(u) => println!("{u}:{h}"),
+        None => println!("{h}"),
+    }
+    Ok(())
+}
+
+/// The first line of `r`, without its line end, as bytes.
+fn read_line(r: &mut impl BufRead) -> Result<Vec<u8>, String> {
+    let mut line = Vec::new();
+    r.read_until(b'\n', &mut line)
+        .map_err(|e| format!("cannot read password: {e}"))?;
+    while line.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+        line.pop();
+    }
+    Ok(line)
+}
+
+/// Prompts on stderr and reads a line from the terminal with echo off.
+fn prompt_hidden(prompt: &str) -> Result<Vec<u8>, String> {
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: termios is plain data; tcgetattr fills it or fails.
+    let mut old: libc::termios = unsafe { std::mem::zeroed() };
+    let have_tty = unsafe { libc::tcgetattr(fd, &mut old) } == 0;
+    if have_tty {
+        let mut quiet = old;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: fd is stdin and `quiet` a valid termios.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    let line = read_line(&mut std::io::stdin().lock());
+    if have_tty {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_line_strips_line_end() {
+        let mut r = std::io::Cursor::new(b"s3cret\r\nsecond\n".to_vec());
+        assert_eq!(read_line(&mut r).unwrap(), b"s3cret");
+        let mut r = std::io::Cursor::new(b"nonl".to_vec());
+        assert_eq!(read_line(&mut r).unwrap(), b"nonl");
+    }
+
+    #[test]
+    fn invoked_as_bincimapd_means_imapd() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let a = effective_args(args(&["/usr/sbin/bincimapd", "-c", "x.toml"]));
+        assert_eq!(a, args(&["bincimap", "imapd", "-c", "x.toml"]));
+        let c = Cli::try_parse_from(a).unwrap();
+        assert!(matches!(c.command, Command::Imapd { config: Some(_) }));
+        let a = effective_args(args(&["bincimap", "serve"]));
+        assert_eq!(a, args(&["bincimap", "serve"]));
+    }
+
+    #[test]
+    fn cli_parses() {
+        let c = Cli::try_parse_from([
+            "bincimap",
+            "serve",
+            "--listen",
+            "127.0.0.1:1",
+            "-l",
+            "[::1]:2",
+        ])
+        .unwrap();
+        match c.command {
+            Command::Serve { listen, config } => {
+                assert_eq!(listen.len(), 2);
+                assert!(config.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["bincimap", "bogus"]).is_err());
+    }
 }

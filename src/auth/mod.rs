@@ -2,6 +2,11 @@
 //!
 //! The session only sees the [`Authenticator`] trait; the password file is
 //! one implementation (checkpassword in `serve` comes with the TLS issue).
+//! [`hash`] verifies and creates password hashes; [`passwd`] is the
+//! password-file authenticator.
+
+pub mod hash;
+pub mod passwd;
 
 use std::path::PathBuf;
 
