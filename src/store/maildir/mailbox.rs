@@ -591,6 +591,18 @@ impl MaildirMailbox {
         &self.core.state
     }
 
+    /// The unique part of a message's filename (tools, tests).
+    pub fn unique_name(&self, uid: Uid) -> Option<&str> {
+        let i = self.core.state.find(uid)?;
+        self.core.state.records.get(i).map(|r| r.unique())
+    }
+
+    /// The last seen filename of a message in cur/ (tools, tests).
+    pub fn file_name(&self, uid: Uid) -> Option<&str> {
+        let i = self.core.state.find(uid)?;
+        self.core.state.records.get(i).map(|r| r.fname.as_str())
+    }
+
     pub fn dir_keys(&self) -> Option<DirKeys> {
         self.keys
     }
