@@ -307,10 +307,29 @@ impl Core {
                 r.fname = std::mem::take(n);
             }
         }
+        let keys = pre.trusted(now);
+        if keys.is_some() && self.state.keys != keys {
+            self.record_keys(keys);
+        }
         Ok(Some(ScanOut {
-            keys: pre.trusted(now),
+            keys,
             claimed: None,
         }))
+    }
+
+    /// Best effort: records settled directory keys found by an unlocked
+    /// scan so later opens can skip the readdir. Only if nobody rewrote the
+    /// state since we read it (then our records still describe `keys`).
+    fn record_keys(&mut self, keys: Option<DirKeys>) {
+        let Ok(g) = lock::lock(&self.dir, std::time::Duration::from_millis(50)) else {
+            return;
+        };
+        let path = self.dir.join(STATE_FILE);
+        if FileSig::of(&path).ok().flatten() != self.sig || self.sig.is_none() {
+            return;
+        }
+        self.state.keys = keys;
+        let _ = self.write(&g);
     }
 
     /// The full scan under the lock: new/ → cur/, UIDs for unknown files,
@@ -907,6 +926,8 @@ impl Mailbox for MaildirMailbox {
 
     fn copy_to(&mut self, uids: &[Uid], dest: &str) -> Result<(u32, Vec<(Uid, Uid)>)> {
         let dest_dir = super::depot::resolve_existing(&self.root, dest)?;
+        // Keywords may have been added by others since our last scan.
+        self.core.load_keywords()?;
         let mut dest_core = Core::new(dest_dir.clone());
         let tmpdir = dest_dir.join("tmp");
         let mut items = Vec::new();

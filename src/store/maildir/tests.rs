@@ -759,3 +759,43 @@ fn big_mailbox_timings() {
     let _ = s.status("INBOX").unwrap();
     println!("2x status: {:?}", t.elapsed());
 }
+
+/// Once the directories' timestamps have settled, an unchanged mailbox is
+/// two stat() calls: even a clobbered state file goes unread.
+#[test]
+fn settled_mailbox_sync_is_two_stats() {
+    let (_d, s) = store();
+    s.append("INBOX", MessageSource::Bytes(b"m\n"), &seen(), None)
+        .unwrap();
+    s.create("INBOX/other").unwrap();
+    let dir = s.root.join(".other");
+    deliver(&dir, "1.x.h", "x\n");
+    // Settle: directory timestamps must be >2 s old to be trusted.
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    let mut mb = s.open_maildir("INBOX", false).unwrap();
+    // The open's scan wrote state without touching new/ or cur/; a second
+    // handle can now open from the state file alone.
+    let uv = mb.uid_validity();
+    assert_eq!(s.status("INBOX/other").unwrap().messages, 1);
+    let other = s.open_maildir("INBOX/other", false).unwrap();
+    drop(other);
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    assert_eq!(s.status("INBOX/other").unwrap().recent, 0);
+    let p = s.root.join(STATE_FILE);
+    let saved = fs::read(&p).unwrap();
+    fs::write(&p, b"garbage").unwrap();
+    assert!(!mb.sync().unwrap());
+    assert_eq!(mb.uid_validity(), uv);
+    fs::write(&p, &saved).unwrap();
+    // A change is still seen.
+    deliver(&s.root, "2.y.h", "y\n");
+    assert!(mb.sync().unwrap());
+    assert_eq!(uids(&mb), vec![1, 2]);
+    // Warm open with settled dirs: records come from the state's K line.
+    let ost = s.root.join(".other").join(STATE_FILE);
+    let st = State::parse(&fs::read(&ost).unwrap()).unwrap();
+    assert!(st.keys.is_some(), "settled keys recorded");
+    let o = s.open_maildir("INBOX/other", true).unwrap();
+    assert_eq!(uids(&o), vec![1]);
+    assert!(!o.is_recent(1));
+}
