@@ -61,6 +61,76 @@ pub fn has_entries(p: &Path) -> bool {
         .any(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
 }
 
+/// (mtime, size) of `name` in the open directory `dir`: fstatat avoids
+/// resolving the whole path for each of many files.
+fn stat_at(dir: &fs::File, name: &str) -> io::Result<(i64, u64)> {
+    use std::os::unix::io::AsRawFd;
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in name"))?;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: valid dir fd, NUL-terminated name, st is written on success.
+    let r = unsafe { libc::fstatat(dir.as_raw_fd(), c.as_ptr(), st.as_mut_ptr(), 0) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstatat returned 0, so it filled the struct.
+    let st = unsafe { st.assume_init() };
+    Ok((st.st_mtime, u64::try_from(st.st_size).unwrap_or(0)))
+}
+
+/// (mtime, name, size) of each file in `dir`; vanished files are left
+/// out. Many files are stat'ed on several threads (first scan of a big
+/// Maildir is dominated by stat calls).
+fn stat_all(dir: &Path, names: Vec<String>) -> Result<Vec<(i64, String, u64)>> {
+    let dirf = fs::File::open(dir).map_err(|e| ioe("opening", dir, e))?;
+    let one = |chunk: Vec<String>| -> Result<Vec<(i64, String, u64)>> {
+        let mut out = Vec::with_capacity(chunk.len());
+        for name in chunk {
+            match stat_at(&dirf, &name) {
+                Ok((mtime, size)) => out.push((mtime, name, size)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(ioe("stat", &dir.join(&name), e)),
+            }
+        }
+        Ok(out)
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
+    if names.len() < 4096 || threads < 2 {
+        return one(names);
+    }
+    let per = names.len().div_ceil(threads);
+    let mut chunks = Vec::new();
+    let mut rest = names;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        chunks.push(rest);
+        rest = tail;
+    }
+    chunks.push(rest);
+    let results: Vec<Result<Vec<(i64, String, u64)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks.into_iter().map(|c| s.spawn(|| one(c))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(StoreError::io(
+                        "stat",
+                        io::Error::other("stat thread panicked"),
+                    ))
+                })
+            })
+            .collect()
+    });
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
 /// `,W=<n>` (RFC822 size) from the unique part of a filename.
 fn w_size(fname: &str) -> Option<u64> {
     let u = unique_of(fname);
@@ -441,17 +511,7 @@ impl Core {
             }
         }
         if !fresh.is_empty() {
-            let mut items: Vec<(i64, String, u64)> = Vec::with_capacity(fresh.len());
-            for name in fresh {
-                match fs::metadata(curdir.join(&name)) {
-                    Ok(m) => {
-                        use std::os::unix::fs::MetadataExt;
-                        items.push((m.mtime(), name, m.size()));
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(ioe("stat", &curdir.join(&name), e)),
-                }
-            }
+            let mut items = stat_all(&curdir, fresh)?;
             items.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
             let save = now_secs();
             self.state.highest_modseq = self.state.highest_modseq.saturating_add(1);
@@ -811,10 +871,7 @@ impl Mailbox for MaildirMailbox {
                 continue;
             };
             let mut retried = false;
-            loop {
-                let Some(fname) = self.core.state.records.get(i).map(|r| r.fname.clone()) else {
-                    break;
-                };
+            while let Some(fname) = self.core.state.records.get(i).map(|r| r.fname.clone()) {
                 let (unique, letters) = split_name(&fname);
                 let had_info = letters.is_some();
                 let old_letters = letters.unwrap_or("");
