@@ -424,7 +424,9 @@ impl Core {
         let nrec = self.state.records.len();
         let mut hit: Vec<Option<usize>> = vec![None; nrec];
         let mut unknown: Vec<usize> = Vec::new();
-        let mut dups: Vec<usize> = Vec::new();
+        // Second entries for a unique name: (index, Ok(record) or
+        // Err(position in `unknown`)).
+        let mut dups: Vec<(usize, std::result::Result<usize, usize>)> = Vec::new();
         {
             let map: HashMap<&str, usize> = self
                 .state
@@ -433,21 +435,21 @@ impl Core {
                 .enumerate()
                 .map(|(i, r)| (r.unique(), i))
                 .collect();
-            let mut unknown_seen: HashSet<&str> = HashSet::new();
+            let mut unknown_seen: HashMap<&str, usize> = HashMap::new();
             for (ci, name) in cur.iter().enumerate() {
                 let u = unique_of(name);
                 match map.get(u) {
                     Some(&ri) => match hit.get_mut(ri) {
                         Some(h @ None) => *h = Some(ci),
-                        _ => dups.push(ci),
+                        _ => dups.push((ci, Ok(ri))),
                     },
-                    None => {
-                        if unknown_seen.insert(u) {
-                            unknown.push(ci)
-                        } else {
-                            dups.push(ci)
+                    None => match unknown_seen.get(u) {
+                        Some(&ui) => dups.push((ci, Err(ui))),
+                        None => {
+                            unknown_seen.insert(u, unknown.len());
+                            unknown.push(ci);
                         }
-                    }
+                    },
                 }
             }
             if hit.iter().any(|h| h.is_none()) {
@@ -466,6 +468,28 @@ impl Core {
                 drop(map);
                 drop(unknown_seen);
                 cur.extend(extra);
+            }
+        }
+        // A file renamed during the readdir can be listed under both names:
+        // only a name that still exists counts, and only two existing files
+        // are a real duplicate (that one gets a new unique name below).
+        let exists = |n: &str| fs::symlink_metadata(curdir.join(n)).is_ok();
+        let mut true_dups = Vec::new();
+        for (dci, first) in dups {
+            let Some(dname) = cur.get(dci) else { continue };
+            let slot = match first {
+                Ok(ri) => hit.get_mut(ri).and_then(|h| h.as_mut()),
+                Err(ui) => unknown.get_mut(ui),
+            };
+            let Some(slot) = slot else { continue };
+            let fname = cur.get(*slot).map(String::as_str).unwrap_or("");
+            if fname == dname || !exists(dname) {
+                continue;
+            }
+            if exists(fname) {
+                true_dups.push(dci);
+            } else {
+                *slot = dci;
             }
         }
         // Known messages: keep, follow renames; collect vanished ones.
@@ -494,7 +518,7 @@ impl Core {
         self.state.records = records;
         // Duplicated unique names get a new unique name, then a UID.
         let mut fresh: Vec<String> = Vec::new();
-        for ci in dups {
+        for ci in true_dups {
             let Some(name) = cur.get(ci) else { continue };
             let letters = split_name(name).1.unwrap_or("");
             let size = s_size(name);

@@ -811,3 +811,21 @@ fn settled_mailbox_sync_is_two_stats() {
     assert_eq!(uids(&o), vec![1]);
     assert!(!o.is_recent(1));
 }
+
+/// Two existing files with one unique name (a crashed MUA) both get UIDs;
+/// one is given a new unique name so UIDs stay unambiguous.
+#[test]
+fn duplicate_unique_names_are_split() {
+    let (_d, s) = store();
+    let cur = s.root.join("cur");
+    fs::write(cur.join("5.dup.host:2,S"), "a\n").unwrap();
+    fs::write(cur.join("5.dup.host:2,F"), "b\n").unwrap();
+    let mb = s.open_maildir("INBOX", false).unwrap();
+    assert_eq!(uids(&mb), vec![1, 2]);
+    let (a, b) = (mb.unique_name(1).unwrap(), mb.unique_name(2).unwrap());
+    assert_ne!(a, b);
+    assert!(a == "5.dup.host" || b == "5.dup.host");
+    assert_eq!(fs::read_dir(&cur).unwrap().count(), 2);
+    let mb2 = s.open_maildir("INBOX", true).unwrap();
+    assert_eq!(mb2.unique_name(1), mb.unique_name(1));
+}
