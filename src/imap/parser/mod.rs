@@ -22,6 +22,9 @@ mod parse;
 mod tokenizer;
 
 #[cfg(test)]
+mod tests;
+
+#[cfg(test)]
 mod robustness;
 
 pub use framer::{FrameError, Framer, FramerLimits};

@@ -817,6 +817,28 @@ fn search_key(cs: &Charset, arg: Arg, a: &mut Args, depth: usize) -> R<SearchKey
         }
         _ => return bad("Invalid search key"),
     };
+    let up = upper(&v);
+    // Only the recursive keys are handled here; the rest live in a separate
+    // non-inlined function so each recursion level needs little stack.
+    Ok(match up.as_str() {
+        "NOT" => {
+            let k = a.next("search key")?;
+            K::Not(Box::new(search_key(cs, k, a, depth + 1)?))
+        }
+        "OR" => {
+            let k1 = a.next("search key")?;
+            let k1 = search_key(cs, k1, a, depth + 1)?;
+            let k2 = a.next("search key")?;
+            let k2 = search_key(cs, k2, a, depth + 1)?;
+            K::Or(Box::new(k1), Box::new(k2))
+        }
+        _ => return simple_key(cs, &up, &v, a),
+    })
+}
+
+#[inline(never)]
+fn simple_key(cs: &Charset, up: &str, v: &[u8], a: &mut Args) -> R<SearchKey> {
+    use SearchKey as K;
     let string = |a: &mut Args| -> R<String> {
         Ok(cs.decode(astring(a.next("search string")?, "search string")?))
     };
@@ -829,7 +851,7 @@ fn search_key(cs: &Charset, arg: Arg, a: &mut Args, depth: usize) -> R<SearchKey
             _ => bad("Invalid date"),
         }
     };
-    Ok(match upper(&v).as_str() {
+    Ok(match up {
         "ALL" => K::All,
         "ANSWERED" => K::Answered,
         "DELETED" => K::Deleted,
@@ -866,22 +888,12 @@ fn search_key(cs: &Charset, arg: Arg, a: &mut Args, depth: usize) -> R<SearchKey
         "LARGER" => K::Larger(number(a.next("size")?, "size")?),
         "SMALLER" => K::Smaller(number(a.next("size")?, "size")?),
         "UID" => K::Uid(seq_set_arg(a.next("UID set")?)?),
-        "NOT" => {
-            let k = a.next("search key")?;
-            K::Not(Box::new(search_key(cs, k, a, depth + 1)?))
+        _ if v.first().is_some_and(|&b| b.is_ascii_digit() || b == b'*') => {
+            match parse_seq_set(v) {
+                Some(s) => K::Seq(s),
+                None => return bad(format!("Invalid sequence set: {}", show(v))),
+            }
         }
-        "OR" => {
-            let k1 = a.next("search key")?;
-            let k1 = search_key(cs, k1, a, depth + 1)?;
-            let k2 = a.next("search key")?;
-            let k2 = search_key(cs, k2, a, depth + 1)?;
-            K::Or(Box::new(k1), Box::new(k2))
-        }
-        _ if v.first().is_some_and(|&b| b.is_ascii_digit() || b == b'*') => match parse_seq_set(&v)
-        {
-            Some(s) => K::Seq(s),
-            None => return bad(format!("Invalid sequence set: {}", show(&v))),
-        },
-        _ => return bad(format!("Unknown search key: {}", show(&v))),
+        _ => return bad(format!("Unknown search key: {}", show(v))),
     })
 }
