@@ -318,14 +318,12 @@ impl<R: AsyncRead + Unpin> Framer<R> {
                     // tag), `tail` follows the end (for a literal marker).
                     let from = line.len().saturating_sub(TAIL_KEEP);
                     let mut t = line.get(from..).unwrap_or_default().to_vec();
-                    t.extend_from_slice(chunk);
-                    keep_tail(&mut t);
+                    push_tail(&mut t, chunk);
                     tail = Some(t);
+                    let room = limit.saturating_sub(line.len()).min(chunk.len());
+                    line.extend_from_slice(chunk.get(..room).unwrap_or_default());
                 }
-                Some(t) => {
-                    t.extend_from_slice(chunk);
-                    keep_tail(t);
-                }
+                Some(t) => push_tail(t, chunk),
             }
             std::pin::Pin::new(&mut self.reader).consume(used);
             if done {
@@ -423,9 +421,338 @@ impl<R: AsyncRead + Unpin> Framer<R> {
     }
 }
 
-/// Keeps only the last TAIL_KEEP bytes of `t`.
-fn keep_tail(t: &mut Vec<u8>) {
+/// Appends `chunk` to `t`, keeping only the last TAIL_KEEP bytes (without
+/// copying more of a big chunk than that).
+fn push_tail(t: &mut Vec<u8>, chunk: &[u8]) {
+    let from = chunk.len().saturating_sub(TAIL_KEEP);
+    if from > 0 {
+        t.clear();
+    }
+    t.extend_from_slice(chunk.get(from..).unwrap_or_default());
     if t.len() > TAIL_KEEP {
         t.drain(..t.len() - TAIL_KEEP);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: FramerLimits = FramerLimits {
+        max_line: 100,
+        max_literal: 1000,
+        max_mem_literal: 10,
+    };
+
+    fn texts(raw: &RawCommand) -> Vec<String> {
+        raw.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => format!("T:{}", String::from_utf8_lossy(t)),
+                Part::Literal(LiteralData::Mem(m)) => format!("L:{}", String::from_utf8_lossy(m)),
+                Part::Literal8(LiteralData::Mem(m)) => format!("L8:{}", String::from_utf8_lossy(m)),
+                Part::Literal(LiteralData::File { len, .. })
+                | Part::Literal8(LiteralData::File { len, .. }) => {
+                    format!("F:{len}")
+                }
+            })
+            .collect()
+    }
+
+    async fn next(
+        f: &mut Framer<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<Vec<String>>, FrameError> {
+        Ok(f.read_command(out, None).await?.map(|r| texts(&r)))
+    }
+
+    #[tokio::test]
+    async fn pipelined_commands_and_literals() {
+        let input: &[u8] =
+            b"a NOOP\r\nb LOGIN {3}\r\nfoo {3+}\r\nbar\r\n\r\nc APPEND x ~{2}\r\n\0\n extra\nd CHECK\r\n";
+        let mut f = Framer::new(input, LIMITS);
+        let mut out = Vec::new();
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:a NOOP"]
+        );
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:b LOGIN ", "L:foo", "T: ", "L:bar", "T:"]
+        );
+        // Exactly one continuation: the {3+} literal is non-synchronizing.
+        assert_eq!(out, CONTINUATION);
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:c APPEND x ", "L8:\0\n", "T: extra"]
+        );
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:d CHECK"]
+        );
+        assert!(next(&mut f, &mut out).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn markers() {
+        let m = |s: &str| find_marker(s.as_bytes());
+        assert_eq!(
+            m("a {12}"),
+            Some(Marker {
+                start: 2,
+                len: Some(12),
+                sync: true,
+                binary: false
+            })
+        );
+        assert_eq!(
+            m("a ~{0+}"),
+            Some(Marker {
+                start: 2,
+                len: Some(0),
+                sync: false,
+                binary: true
+            })
+        );
+        assert_eq!(m("a {99999999999999999999999}").map(|x| x.len), Some(None));
+        assert_eq!(m("a {}"), None);
+        assert_eq!(m("a {1a}"), None);
+        assert_eq!(m("a {+}"), None);
+        assert_eq!(m("a 1}"), None);
+    }
+
+    #[tokio::test]
+    async fn line_too_long_is_recoverable() {
+        let mut input = b"t1 SEARCH ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 300));
+        input.extend_from_slice(b"\r\nt2 NOOP\r\n");
+        let mut f = Framer::new(&input[..], LIMITS);
+        let mut out = Vec::new();
+        match f.read_command(&mut out, None).await {
+            Err(FrameError::LineTooLong { tag }) => assert_eq!(tag.as_deref(), Some("t1")),
+            x => panic!("{x:?}"),
+        }
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:t2 NOOP"]
+        );
+        // Limit counts all text of one command, across literals.
+        let mut input = b"t3 LOGIN {1}\r\nx ".to_vec();
+        input.extend(std::iter::repeat_n(b'y', 95));
+        input.extend_from_slice(b"\r\nt4 NOOP\r\n");
+        let mut f = Framer::new(&input[..], LIMITS);
+        match f.read_command(&mut out, None).await {
+            Err(e @ FrameError::LineTooLong { .. }) => {
+                assert_eq!(e.tag(), Some("t3"));
+                assert!(!e.is_fatal());
+            }
+            x => panic!("{x:?}"),
+        }
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:t4 NOOP"]
+        );
+    }
+
+    #[tokio::test]
+    async fn line_too_long_skips_nonsync_literals() {
+        let mut input = b"t1 X ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 300));
+        input.extend_from_slice(b" {5+}\r\n12\r\n4 {2+}\r\n\r\n\r\nt2 NOOP\r\n");
+        let mut f = Framer::new(&input[..], LIMITS);
+        let mut out = Vec::new();
+        assert!(matches!(
+            f.read_command(&mut out, None).await,
+            Err(FrameError::LineTooLong { .. })
+        ));
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:t2 NOOP"]
+        );
+        assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn literal_too_large() {
+        let input: &[u8] = b"t1 APPEND x {1001}\r\nt2 NOOP\r\n";
+        let mut f = Framer::new(input, LIMITS);
+        let mut out = Vec::new();
+        match f.read_command(&mut out, None).await {
+            Err(e @ FrameError::LiteralTooLarge { .. }) => {
+                assert_eq!(e.tag(), Some("t1"));
+                assert!(!e.is_fatal());
+            }
+            x => panic!("{x:?}"),
+        }
+        assert!(out.is_empty(), "no continuation for a refused literal");
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:t2 NOOP"]
+        );
+
+        // The cap applies to all literals of a command together.
+        let input: &[u8] = b"t1 X {600}\r\n";
+        let mut big = input.to_vec();
+        big.extend(std::iter::repeat_n(b'a', 600));
+        big.extend_from_slice(b" {600}\r\nt2 NOOP\r\n");
+        let mut f = Framer::new(&big[..], LIMITS);
+        assert!(matches!(
+            f.read_command(&mut out, None).await,
+            Err(FrameError::LiteralTooLarge { .. })
+        ));
+        assert_eq!(
+            next(&mut f, &mut out).await.unwrap().unwrap(),
+            vec!["T:t2 NOOP"]
+        );
+
+        let input: &[u8] = b"t1 APPEND x {1001+}\r\nxxxx";
+        let mut f = Framer::new(input, LIMITS);
+        match f.read_command(&mut out, None).await {
+            Err(e @ FrameError::NonSyncLiteralTooLarge { .. }) => {
+                assert_eq!(e.tag(), Some("t1"));
+                assert!(e.is_fatal());
+            }
+            x => panic!("{x:?}"),
+        }
+        let input: &[u8] = b"t1 APPEND x {99999999999999999999999}\r\n";
+        let mut f = Framer::new(input, LIMITS);
+        assert!(matches!(
+            f.read_command(&mut out, None).await,
+            Err(FrameError::LiteralTooLarge { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn eof_handling() {
+        let mut out = Vec::new();
+        let mut f = Framer::new(&b""[..], LIMITS);
+        assert!(next(&mut f, &mut out).await.unwrap().is_none());
+        let mut f = Framer::new(&b"\r\n\r\n"[..], LIMITS);
+        assert!(next(&mut f, &mut out).await.unwrap().is_none());
+        for input in [&b"a NOOP"[..], b"a LOGIN {5}\r\nab", b"a LOGIN {1}\r\na"] {
+            let mut f = Framer::new(input, LIMITS);
+            match f.read_command(&mut out, None).await {
+                Err(FrameError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof),
+                x => panic!("{input:?}: {x:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn spooling() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut input = b"a APPEND x {20}\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'm', 20));
+        input.extend_from_slice(b" {3}\r\nabc\r\n");
+        let mut f = Framer::new(&input[..], LIMITS);
+        let mut out = Vec::new();
+        let raw = f
+            .read_command(&mut out, Some(dir.path()))
+            .await
+            .unwrap()
+            .unwrap();
+        // Small literals stay in memory; big ones are files.
+        assert_eq!(
+            texts(&raw),
+            vec!["T:a APPEND x ", "F:20", "T: ", "L:abc", "T:"]
+        );
+        let Some(Part::Literal(LiteralData::File { path, .. })) = raw.parts.get(1) else {
+            panic!()
+        };
+        assert!(path.starts_with(dir.path()));
+        assert_eq!(std::fs::read(path).unwrap(), vec![b'm'; 20]);
+        let path = path.clone();
+        drop(raw);
+        assert!(!path.exists(), "dropping a RawCommand deletes its files");
+
+        // A successful APPEND keeps its file.
+        let mut input = b"a APPEND x {20}\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'm', 20));
+        input.extend_from_slice(b"\r\nb APPEND x {20}\r\n");
+        input.extend(std::iter::repeat_n(b'm', 20));
+        input.extend_from_slice(b" junk\r\nc LOGIN {11}\r\n");
+        input.extend(std::iter::repeat_n(b'u', 11));
+        input.extend_from_slice(b" p\r\nd APPEND x {20}\r\nshort");
+        let mut f = Framer::new(&input[..], LIMITS);
+        let raw = f
+            .read_command(&mut out, Some(dir.path()))
+            .await
+            .unwrap()
+            .unwrap();
+        let cmd = super::super::parse_command(raw).unwrap();
+        let crate::imap::command::CommandBody::Append {
+            message: LiteralData::File { path, len },
+            ..
+        } = cmd.body
+        else {
+            panic!("{cmd:?}")
+        };
+        assert_eq!(len, 20);
+        assert_eq!(std::fs::read(&path).unwrap().len(), 20);
+        std::fs::remove_file(&path).unwrap();
+        // A parse error deletes the spooled file.
+        let raw = f
+            .read_command(&mut out, Some(dir.path()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(super::super::parse_command(raw).is_err());
+        // A spooled literal where a string is expected is refused.
+        let raw = f
+            .read_command(&mut out, Some(dir.path()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            super::super::parse_command(raw).unwrap_err().message,
+            "Invalid user name: too long"
+        );
+        // EOF in the middle of a spooled literal deletes the file.
+        assert!(matches!(
+            f.read_command(&mut out, Some(dir.path())).await,
+            Err(FrameError::Io(_))
+        ));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn read_line_and_discard() {
+        let input: &[u8] = b"dGVzdA==\r\nDONE\nSTARTTLS-injected\r\n";
+        let mut f = Framer::new(input, LIMITS);
+        assert_eq!(f.read_line().await.unwrap().unwrap(), b"dGVzdA==");
+        assert_eq!(f.read_line().await.unwrap().unwrap(), b"DONE");
+        assert!(f.buffered() > 0);
+        f.discard_buffered();
+        assert_eq!(f.buffered(), 0);
+        assert!(f.read_line().await.unwrap().is_none());
+        let long = vec![b'x'; 200];
+        let mut input = long.clone();
+        input.extend_from_slice(b"\r\nok\r\n");
+        let mut f = Framer::new(&input[..], LIMITS);
+        assert!(matches!(
+            f.read_line().await,
+            Err(FrameError::LineTooLong { tag: None })
+        ));
+        assert_eq!(f.read_line().await.unwrap().unwrap(), b"ok");
+    }
+
+    #[tokio::test]
+    async fn continuation_is_flushed_before_literal() {
+        // Over a duplex pipe: the client only sends the literal after it has
+        // seen the continuation, as a real synchronizing client would.
+        let (client, server) = tokio::io::duplex(64);
+        let (sr, mut sw) = tokio::io::split(server);
+        let (mut cr, mut cw) = tokio::io::split(client);
+        let client = tokio::spawn(async move {
+            cw.write_all(b"a LOGIN {4}\r\n").await.unwrap();
+            let mut buf = vec![0u8; CONTINUATION.len()];
+            cr.read_exact(&mut buf).await.unwrap();
+            assert_eq!(buf, CONTINUATION);
+            cw.write_all(b"user pass\r\n").await.unwrap();
+        });
+        let mut f = Framer::new(sr, LIMITS);
+        let raw = f.read_command(&mut sw, None).await.unwrap().unwrap();
+        assert_eq!(texts(&raw), vec!["T:a LOGIN ", "L:user", "T: pass"]);
+        client.await.unwrap();
     }
 }

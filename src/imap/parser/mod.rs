@@ -159,6 +159,27 @@ pub fn parse_command_with(
     result
 }
 
+/// Builds a [`RawCommand`] from arbitrary bytes, for the fuzz target and
+/// the robustness tests: 0xFF separates parts, which alternate text and
+/// literal; a literal part starting with 0xFE becomes a literal8.
+#[doc(hidden)]
+pub fn raw_command_from_fuzz_input(data: &[u8]) -> RawCommand {
+    let parts = data
+        .split(|&b| b == 0xff)
+        .enumerate()
+        .map(|(i, seg)| {
+            if i % 2 == 0 {
+                Part::Text(seg.to_vec())
+            } else if let Some(rest) = seg.strip_prefix(&[0xfe]) {
+                Part::Literal8(LiteralData::Mem(rest.to_vec()))
+            } else {
+                Part::Literal(LiteralData::Mem(seg.to_vec()))
+            }
+        })
+        .collect();
+    RawCommand { parts }
+}
+
 /// True for bytes allowed in a tag: ASTRING-CHAR except `+` (RFC 3501).
 pub(crate) fn is_tag_char(b: u8) -> bool {
     is_atom_char(b) && b != b'+' || b == b']'
