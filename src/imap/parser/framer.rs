@@ -15,6 +15,10 @@
 //!   sending the bytes and we will not read gigabytes to stay in sync, so
 //!   this is fatal: [`FrameError::NonSyncLiteralTooLarge`] -> `* BYE`.
 //!
+//! `read_command` is not cancel-safe: if its future is dropped midway
+//! (e.g. by a timeout) the partly read command is lost, so the session must
+//! close the connection then. Spooled files are still deleted.
+//!
 //! Empty lines between commands are skipped silently. EOF before a command
 //! starts is `Ok(None)`; EOF inside one is an `UnexpectedEof` I/O error and
 //! any file already spooled for it is deleted.

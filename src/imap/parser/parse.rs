@@ -36,15 +36,19 @@ fn bad<T>(message: impl Into<String>) -> R<T> {
     })
 }
 
-/// Client bytes for an error message: lossy and truncated.
+/// Client bytes for an error message: lossy, truncated, and with control
+/// characters replaced so a literal's CRLF cannot inject a response line.
 fn show(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(b);
+    let s: String = String::from_utf8_lossy(b)
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if s.chars().count() > 40 {
         let mut t: String = s.chars().take(40).collect();
         t.push_str("...");
         t
     } else {
-        s.into_owned()
+        s
     }
 }
 

@@ -718,6 +718,9 @@ fn search_charset() {
     assert_eq!(e.code.as_deref(), Some("BADCHARSET (US-ASCII UTF-8)"));
     assert_eq!(e.tag.as_deref(), Some("a"));
     assert_eq!(err("a SEARCH CHARSET"), "Missing argument: charset");
+    // Client bytes echoed in messages never carry CR/LF.
+    let e = p("a SEARCH CHARSET {6}\r\nx\r\n* x ALL").unwrap_err();
+    assert_eq!(e.message, "Unsupported charset x??* x");
 }
 
 #[test]
