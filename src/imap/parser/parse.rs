@@ -75,30 +75,16 @@ pub(super) fn parse(parts: Vec<Part>, limits: ParserLimits) -> Result<Command, P
         message: e.message,
         kind: e.kind,
     };
-    let args = tokenize(parts, tag.len(), limits.max_nesting).map_err(|m| ParseError {
-        tag: Some(tag.clone()),
-        code: None,
-        message: m,
-        kind: ErrorKind::Bad,
-    })?;
+    let args = tokenize(parts, tag.len(), limits.max_nesting)
+        .or_else(bad)
+        .map_err(&with_tag)?;
     let mut a = Args::new(args);
     let name = match a.next_opt() {
-        Some(Arg::Atom(n)) => n,
-        Some(_) => {
-            return Err(with_tag(E {
-                message: "Invalid command name".into(),
-                code: None,
-                kind: ErrorKind::Bad,
-            }))
-        }
-        None => {
-            return Err(with_tag(E {
-                message: "Missing command name".into(),
-                code: None,
-                kind: ErrorKind::Bad,
-            }))
-        }
-    };
+        Some(Arg::Atom(n)) => Ok(n),
+        Some(_) => bad("Invalid command name"),
+        None => bad("Missing command name"),
+    }
+    .map_err(&with_tag)?;
     let body = parse_body(&name, &mut a).map_err(with_tag)?;
     Ok(Command { tag, body })
 }
