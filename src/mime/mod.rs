@@ -184,7 +184,12 @@ impl Message {
                 .iter()
                 .any(|n| n.as_bytes().eq_ignore_ascii_case(&f.name));
             if hit == include {
-                out.extend_from_slice(self.data.get(f.start..f.end).unwrap_or(&[]));
+                let mut line = self.data.get(f.start..f.end).unwrap_or(&[]);
+                // a last line without LF loses a dangling CR (Dovecot)
+                if !line.ends_with(b"\n") {
+                    line = line.strip_suffix(b"\r").unwrap_or(line);
+                }
+                out.extend_from_slice(line);
             }
         }
         // HEADER.FIELDS always ends with a blank line; .NOT only when the

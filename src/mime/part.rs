@@ -296,9 +296,6 @@ impl Ctx<'_> {
                     Stop::Eof => p,
                 };
                 let stop = self.stop_at(p, true, bi, epi);
-                if let Some(last) = h.fields.last_mut() {
-                    last.end = last.end.min(end);
-                }
                 return (h, end.max(pos), Some(stop));
             }
             first = false;
@@ -425,6 +422,7 @@ impl Ctx<'_> {
         if let Some(stop) = hstop {
             // header cut short by a boundary: no body
             part.body_end = body_start;
+            self.empty_child(&mut part, depth);
             return (part, stop);
         }
         // Dovecot checks for a boundary once more right after the blank
@@ -446,6 +444,7 @@ impl Ctx<'_> {
                     part.header.eoh = None;
                     part.body_start = eoh_start;
                     part.body_end = eoh_start;
+                    self.empty_child(&mut part, depth);
                     let stop = self.stop_at(eoh_end, true, bi, epi);
                     return (part, stop);
                 }
@@ -504,6 +503,30 @@ impl Ctx<'_> {
         };
         fix_ends(&mut part);
         (part, stop)
+    }
+}
+
+impl Ctx<'_> {
+    /// A message/rfc822 part whose body was cut off still gets its (empty)
+    /// message child, as in Dovecot.
+    fn empty_child(&mut self, part: &mut Part, depth: usize) {
+        if part.flags & F_RFC822 == 0 {
+            return;
+        }
+        if depth + 1 >= MAX_NESTED || self.total >= MAX_TOTAL {
+            part.flags &= !F_RFC822;
+            return;
+        }
+        self.total += 1;
+        let at = part.body_start;
+        part.children.push(Part {
+            hdr_start: at,
+            body_start: at,
+            body_end: at,
+            flags: F_TEXT,
+            envelope: Some(Envelope::default()),
+            ..Part::default()
+        });
     }
 }
 
