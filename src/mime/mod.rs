@@ -184,18 +184,18 @@ impl Message {
                 .iter()
                 .any(|n| n.as_bytes().eq_ignore_ascii_case(&f.name));
             if hit == include {
-                let mut line = self.data.get(f.start..f.end).unwrap_or(&[]);
-                // a last line without LF loses a dangling CR (Dovecot)
-                if !line.ends_with(b"\n") {
-                    line = line.strip_suffix(b"\r").unwrap_or(line);
-                }
-                out.extend_from_slice(line);
+                out.extend_from_slice(self.data.get(f.start..f.end).unwrap_or(&[]));
             }
         }
         // HEADER.FIELDS always ends with a blank line; .NOT only when the
         // header had one (Dovecot)
         if include || part.header.eoh.is_some() {
-            out.extend_from_slice(b"\r\n");
+            // after a dangling CR (last line without LF) only LF is added
+            if out.ends_with(b"\r") {
+                out.push(b'\n');
+            } else {
+                out.extend_from_slice(b"\r\n");
+            }
         }
         out
     }
