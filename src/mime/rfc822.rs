@@ -477,7 +477,7 @@ pub(crate) fn parse_params(p: &mut Parser) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// Content-Type value split as Dovecot does: (type, subtype, params);
 /// params are not parsed when the type itself is broken.
-pub(crate) fn parse_content_type(value: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>) {
+pub(crate) fn parse_content_type(value: &[u8]) -> (Vec<u8>, Vec<u8>, Params) {
     let mut p = Parser::new(value);
     p.skip_lwsp();
     let mut s = Vec::new();
