@@ -9,8 +9,9 @@ use super::rfc822::{self, Address, Params};
 pub(crate) const MAX_NESTED: usize = 100;
 /// Total part limit (Dovecot's default max_total_mime_parts).
 pub(crate) const MAX_TOTAL: usize = 10000;
-/// Boundaries longer than this are truncated (Dovecot: BOUNDARY_STRING_MAX_LEN).
-const BOUNDARY_MAX: usize = 70;
+/// Boundaries longer than this are truncated (Dovecot's
+/// BOUNDARY_STRING_MAX_LEN, measured: 80).
+const BOUNDARY_MAX: usize = 80;
 
 /// One header field: name, unfolded-with-LF value, raw byte range.
 #[derive(Debug, Clone)]
@@ -481,6 +482,11 @@ impl Ctx<'_> {
                         }
                         self.bounds.truncate(level + 1);
                         let child_start = line_end(self.d, line);
+                        if self.d.get(child_start.wrapping_sub(1)) != Some(&b'\n') {
+                            // boundary line cut by EOF: no part follows
+                            s = Stop::Eof;
+                            break;
+                        }
                         let (child, cs) = self.part(child_start, depth + 1, true, digest, false);
                         part.children.push(child);
                         s = cs;

@@ -634,9 +634,10 @@ impl AddrParser<'_> {
             if ret <= 0 || self.p.peek() != Some(b'.') {
                 break;
             }
+            // no whitespace allowed after a dot here (Dovecot)
             self.p.pos += 1;
             s.push(b'.');
-            ret = self.p.skip_lwsp();
+            ret = self.p.more();
             if ret <= 0 {
                 break;
             }
