@@ -226,6 +226,24 @@ impl Message {
             .collect()
     }
 
+    /// Address header values the way Dovecot's SEARCH sees them: each field
+    /// parsed as an address list, written back as `Name <box@domain>`,
+    /// `box@domain` or `group: ...;`, then RFC 2047-decoded. Use this for
+    /// SEARCH FROM/TO/CC/BCC (e.g. a comment name `a@b (Ann)` becomes
+    /// `Ann <a@b>`, so searching "Ann" matches as in Dovecot).
+    pub fn address_search_values(&self, name: &str) -> Vec<String> {
+        self.root
+            .header
+            .fields
+            .iter()
+            .filter(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| {
+                let list = rfc822::parse_addresses(&f.value).unwrap_or_default();
+                decode::decode_2047(&rfc822::write_addresses_for_search(&list))
+            })
+            .collect()
+    }
+
     /// The parsed Date: header, for SENTBEFORE/SENTON/SENTSINCE.
     pub fn date(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.root

@@ -878,3 +878,91 @@ pub(crate) fn parse_addresses(value: &[u8]) -> Option<Vec<Address>> {
         Some(ap.out)
     }
 }
+
+/// Quotes a phrase or local part when it has characters outside atext
+/// (Dovecot's str_append_maybe_escape).
+fn maybe_quote(out: &mut Vec<u8>, s: &[u8], allow_space: bool) {
+    let plain = !s.is_empty()
+        && s.iter()
+            .all(|&c| is_atext(c) || c == b'.' || (allow_space && c == b' '));
+    if plain {
+        out.extend_from_slice(s);
+        return;
+    }
+    out.push(b'"');
+    for &c in s {
+        if c == b'"' || c == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(c);
+    }
+    out.push(b'"');
+}
+
+/// Dovecot's message_address_write, used for SEARCH on address headers;
+/// the FILL_MISSING placeholders are written as empty strings.
+pub(crate) fn write_addresses_for_search(list: &[Address]) -> Vec<u8> {
+    fn real(v: &Option<Vec<u8>>) -> &[u8] {
+        match v.as_deref() {
+            Some(b"MISSING_MAILBOX") | Some(b"MISSING_DOMAIN") | None => b"",
+            Some(x) => x,
+        }
+    }
+    let mut out = Vec::new();
+    let mut first = true;
+    let mut in_group = false;
+    for a in list {
+        if !first {
+            out.extend_from_slice(b", ");
+        }
+        first = false;
+        if a.domain.is_none() {
+            if !in_group {
+                match a.mailbox.as_deref() {
+                    Some(m) if !m.is_empty() => {
+                        if memchr::memmem::find(m, b"=?").is_some() {
+                            out.extend_from_slice(m);
+                        } else {
+                            maybe_quote(&mut out, m, true);
+                        }
+                    }
+                    _ => out.extend_from_slice(b"\"\""),
+                }
+                out.extend_from_slice(b": ");
+                first = true;
+            } else {
+                if out.ends_with(b", ") {
+                    out.truncate(out.len() - 2);
+                }
+                out.push(b';');
+            }
+            in_group = !in_group;
+            continue;
+        }
+        let name = a.name.as_deref().unwrap_or(b"");
+        if name.is_empty() && a.route.is_none() {
+            maybe_quote(&mut out, real(&a.mailbox), false);
+            out.push(b'@');
+            out.extend_from_slice(real(&a.domain));
+        } else {
+            if !name.is_empty() {
+                if memchr::memmem::find(name, b"=?").is_some() {
+                    out.extend_from_slice(name);
+                } else {
+                    maybe_quote(&mut out, name, true);
+                }
+                out.push(b' ');
+            }
+            out.push(b'<');
+            if let Some(r) = &a.route {
+                out.extend_from_slice(r);
+                out.push(b':');
+            }
+            maybe_quote(&mut out, real(&a.mailbox), false);
+            out.push(b'@');
+            out.extend_from_slice(real(&a.domain));
+            out.push(b'>');
+        }
+    }
+    out
+}

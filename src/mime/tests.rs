@@ -187,6 +187,21 @@ fn header_values_and_text() {
 }
 
 #[test]
+fn address_search_form() {
+    let m = Message::parse(
+        b"From: a@b (Ann =?utf-8?q?M=C3=BC?=)\nTo: \"Doe, J\" <j@x>, g: c@d;\n\n".to_vec(),
+    );
+    assert_eq!(
+        m.address_search_values("from"),
+        vec!["Ann Mü <a@b>".to_string()]
+    );
+    assert_eq!(
+        m.address_search_values("TO"),
+        vec!["\"Doe, J\" <j@x>, g: c@d;".to_string()]
+    );
+}
+
+#[test]
 fn rfc2047() {
     assert_eq!(
         decode_2047(b"=?iso-8859-1?q?caf=E9?= =?utf-8?b?w6k=?="),
