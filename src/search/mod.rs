@@ -22,7 +22,7 @@
 
 mod address;
 mod fold;
-mod rfc2047;
+mod header;
 
 use chrono::{NaiveDate, TimeZone};
 
@@ -181,15 +181,13 @@ pub fn matches(
         Bcc(s) => address_matches(c.message()?, "Bcc", s),
         Subject(s) => {
             let key = fold::fold(s);
-            c.message()?
-                .header_values("Subject")
+            header::values(c.message()?.raw(), "Subject")
                 .iter()
                 .any(|v| fold::contains_folded(&fold::compress_lwsp(v), &key))
         }
         Header(name, s) => {
             let key = fold::fold(s);
-            c.message()?
-                .header_values(name)
+            header::values(c.message()?.raw(), name)
                 .iter()
                 .any(|v| fold::contains_folded(v, &key))
         }
@@ -203,7 +201,7 @@ pub fn matches(
                 true
             } else {
                 let m = c.message()?;
-                fold::contains_folded(&m.header_text(), &key)
+                fold::contains_folded(&header::all_header_text(m.raw()), &key)
                     || fold::contains_folded(&m.body_text(), &key)
             }
         }
@@ -263,7 +261,7 @@ fn sent_date(m: &Message) -> NaiveDate {
 
 /// FROM/TO/CC/BCC: the key against each field's normalised address form.
 fn address_matches(m: &Message, field: &str, key: &str) -> bool {
-    let fields = rfc2047::raw_header_values(m.raw(), field);
+    let fields = header::raw_values(m.raw(), field);
     if fields.is_empty() {
         return false;
     }
@@ -273,7 +271,7 @@ fn address_matches(m: &Message, field: &str, key: &str) -> bool {
     }
     fields.iter().any(|raw| {
         let text = String::from_utf8_lossy(raw);
-        let normal = rfc2047::decode(&address::normalize(&text));
+        let normal = crate::mime::decode::decode_2047(address::normalize(&text).as_bytes());
         fold::contains_folded(&normal, &key)
     })
 }
