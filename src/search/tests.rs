@@ -922,3 +922,62 @@ fn corpus_battery_matches_dovecot() {
     }
     assert!(wrong.is_empty(), "differences:\n{}", wrong.join("\n"));
 }
+
+fn charset_msgs() -> Vec<Fake> {
+    let mut out = Vec::new();
+    let raws: [&[u8]; 6] = [
+        b"Subject: R\xe9sum\xe9 latin\nFrom: J\xfcrgen <j@x.de>\nX-Raw: caf\xc3\xa9 utf8\n\n\
+          body caf\xe9 latin1 no charset\n",
+        b"Subject: =?x-unknown?Q?abc=E9?= tail\nContent-Type: text/plain; charset=x-unknown\n\n\
+          unknown charset caf\xe9 body\n",
+        b"Subject: att\nContent-Type: multipart/mixed; boundary=B\n\n--B\n\
+          Content-Type: text/plain; name=a.txt\nContent-Disposition: attachment; filename=a.txt\n\
+          Content-Transfer-Encoding: base64\n\nYXR0YWNoZWQgdGV4dCBzZWNyZXQK\n\
+          --B\nContent-Type: message/rfc822\n\nSubject: inner\n\
+          Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n\
+          aW5uZXIgYmFzZTY0IEdyw7zDn2UK\n\
+          --B\nContent-Type: image/png\n\nPNGDATA rawtext\n\
+          --B\nContent-Type: application/pdf\nContent-Transfer-Encoding: quoted-printable\n\n\
+          pdf=20qp text\n--B--\n",
+        b"Subject: lines\n\nline one\nline two\n",
+        b"Subject: no ct 8bit\nContent-Type: text/plain\n\nZo\xc3\xab utf8 in no-charset text\n",
+        b"Subject: =?iso-8859-1?q?caf=E9?=\nContent-Type: text/plain; charset=\"windows-1252\"\n\n\
+          smart \x93quotes\x94 and caf\xe9\n",
+    ];
+    for (i, raw) in raws.iter().enumerate() {
+        let mut f = Fake::new(i as u32 + 1, "");
+        f.raw = raw.to_vec();
+        out.push(f);
+    }
+    out
+}
+
+#[test]
+fn charsets_and_parts_dovecot() {
+    let mut m = charset_msgs();
+    // Raw 8-bit headers: valid UTF-8 is read as such; Latin-1 is not
+    // converted (so "Résumé" does not match it), ASCII around it still does.
+    assert_eq!(run(&mut m, "SUBJECT \"Résumé\""), NONE);
+    assert_eq!(run(&mut m, "SUBJECT \"latin\""), [1]);
+    assert_eq!(run(&mut m, "FROM \"Jürgen\""), NONE);
+    assert_eq!(run(&mut m, "FROM \"rgen\""), [1]);
+    assert_eq!(run(&mut m, "HEADER X-Raw \"café\""), [1]);
+    assert_eq!(run(&mut m, "SUBJECT \"tail\""), [2]);
+    assert_eq!(run(&mut m, "SUBJECT \"x-unknown\""), NONE);
+    assert_eq!(run(&mut m, "SUBJECT \"café\""), [6]);
+    // Bodies: charsets converted (windows-1252 quotes too), every text part
+    // searched (attachments and attached messages included), other types not.
+    assert_eq!(run(&mut m, "BODY \"café\""), [6]);
+    assert_eq!(run(&mut m, "BODY \"“quotes”\""), [6]);
+    assert_eq!(run(&mut m, "BODY \"latin1 no\""), [1]);
+    assert_eq!(run(&mut m, "BODY \"unknown charset\""), [2]);
+    assert_eq!(run(&mut m, "BODY \"attached text\""), [3]);
+    assert_eq!(run(&mut m, "BODY \"inner base64\""), [3]);
+    assert_eq!(run(&mut m, "BODY \"Grüße\""), [3]);
+    assert_eq!(run(&mut m, "BODY \"PNGDATA\""), NONE);
+    assert_eq!(run(&mut m, "BODY \"pdf qp\""), NONE);
+    assert_eq!(run(&mut m, "TEXT \"PNGDATA\""), NONE);
+    assert_eq!(run(&mut m, "TEXT \"pdf\""), [3]);
+    assert_eq!(run(&mut m, "BODY \"one line\""), NONE);
+    assert_eq!(run(&mut m, "BODY \"Zoë\""), [5]);
+}
