@@ -37,8 +37,9 @@ pub fn fields(data: &[u8]) -> Vec<Field<'_>> {
     let mut open = false;
     let mut pos = 0usize;
     while pos < data.len() {
-        let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
-        let mut line = &data[pos..end];
+        let rest = data.get(pos..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).map_or(data.len(), |i| pos + i);
+        let mut line = data.get(pos..end).unwrap_or_default();
         pos = end.saturating_add(1);
         if let Some(stripped) = line.strip_suffix(b"\r") {
             line = stripped;
@@ -58,8 +59,8 @@ pub fn fields(data: &[u8]) -> Vec<Field<'_>> {
             _ => {
                 open = false;
                 if let Some(colon) = memchr::memchr(b':', line) {
-                    let name = trim_end(&line[..colon]);
-                    let mut value = &line[colon + 1..];
+                    let name = trim_end(line.get(..colon).unwrap_or_default());
+                    let mut value = line.get(colon + 1..).unwrap_or_default();
                     // One optional space after the colon is not part of the value.
                     if let Some(v) = value.strip_prefix(b" ") {
                         value = v;
@@ -165,13 +166,13 @@ fn content_type(v: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
 fn param(mut s: &[u8], want: &[u8]) -> Option<Vec<u8>> {
     loop {
         let eq = memchr::memchr(b'=', s)?;
-        let name = s[..eq].trim_ascii();
+        let name = s.get(..eq).unwrap_or_default().trim_ascii();
         let name = name
             .rsplit(|&c| c == b';')
             .next()
             .unwrap_or(name)
             .trim_ascii();
-        let after = s[eq + 1..].trim_ascii_start();
+        let after = s.get(eq + 1..).unwrap_or_default().trim_ascii_start();
         let (value, rest): (Vec<u8>, &[u8]) = if let Some(q) = after.strip_prefix(b"\"") {
             let mut v = Vec::new();
             let mut i = 0;
@@ -194,7 +195,10 @@ fn param(mut s: &[u8], want: &[u8]) -> Option<Vec<u8>> {
                 .iter()
                 .position(|&c| c == b';' || c.is_ascii_whitespace())
                 .unwrap_or(after.len());
-            (after[..end].to_vec(), &after[end..])
+            (
+                after.get(..end).unwrap_or_default().to_vec(),
+                after.get(end..).unwrap_or_default(),
+            )
         };
         if name.eq_ignore_ascii_case(want) {
             return Some(value);
@@ -214,13 +218,17 @@ fn split_multipart<'a>(body: &'a [u8], boundary: &[u8]) -> Vec<&'a [u8]> {
     let mut start: Option<usize> = None;
     let mut pos = 0usize;
     while pos < body.len() {
-        let end = memchr::memchr(b'\n', &body[pos..]).map_or(body.len(), |i| pos + i + 1);
-        let line = &body[pos..end];
+        let rest = body.get(pos..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).map_or(body.len(), |i| pos + i + 1);
+        let line = body.get(pos..end).unwrap_or_default();
         if line.starts_with(&delim) {
             if let Some(s) = start {
                 parts.push(body.get(s..pos).unwrap_or_default());
             }
-            if line[delim.len()..].starts_with(b"--") {
+            if line
+                .get(delim.len()..)
+                .is_some_and(|t| t.starts_with(b"--"))
+            {
                 return parts;
             }
             start = Some(end);

@@ -981,3 +981,30 @@ fn charsets_and_parts_dovecot() {
     assert_eq!(run(&mut m, "BODY \"one line\""), NONE);
     assert_eq!(run(&mut m, "BODY \"Zoë\""), [5]);
 }
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3501);
+    let alphabet: &[u8] =
+        b"\"\\()<>[]:;@,. \t\r\n=?-_abcQB\x80\xc3\xa9Content-Type:multipart/boundary=";
+    let keys = [
+        "TEXT \"a\"",
+        "FROM \"a\"",
+        "SUBJECT \"=?\"",
+        "HEADER Content-Type \"b\"",
+        "BODY \"c\"",
+        "SENTON 1-Jan-1970",
+    ];
+    for _ in 0..400 {
+        let len = rng.gen_range(0..300);
+        let raw: Vec<u8> = (0..len)
+            .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+            .collect();
+        let mut f = vec![Fake::new(1, "")];
+        f[0].raw = raw;
+        for k in keys {
+            let _ = run(&mut f, k);
+        }
+    }
+}
