@@ -1008,3 +1008,25 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn repeated_and_missing_fields_dovecot() {
+    let mut m = vec![
+        Fake::new(
+            1,
+            "Subject: first\nSubject: second\nFrom: a@b.c\nFrom: d@e.f\n\nbody\n",
+        ),
+        Fake::new(2, "X-A: y\n\nno subject\n"),
+    ];
+    assert_eq!(run(&mut m, "SUBJECT \"second\""), [1]);
+    assert_eq!(run(&mut m, "SUBJECT \"first\""), [1]);
+    assert_eq!(run(&mut m, "FROM \"d@e\""), [1]);
+    assert_eq!(run(&mut m, "NOT FROM \"x\""), [1, 2]);
+    assert_eq!(run(&mut m, "NOT SUBJECT \"\""), [2]);
+    assert_eq!(run(&mut m, "NOT HEADER X-A \"\""), [1]);
+    assert_eq!(run(&mut m, "SENTON 1-Jan-1970"), [1, 2]);
+    assert_eq!(
+        run(&mut m, "OR SUBJECT \"first\" NOT SUBJECT \"zz\""),
+        [1, 2]
+    );
+}
