@@ -7,11 +7,11 @@
 //! touch, so it can parse only the header when that is enough.
 //!
 //! Semantics follow Dovecot 2.3 (checked against it):
-//! - strings match as case-insensitive substrings after [`fold::fold`]
+//! - strings match as case-insensitive substrings after `fold::fold`
 //!   (titlecase-like mapping plus canonical decomposition; no accent
 //!   stripping, no whitespace collapsing except on the Subject side of
 //!   SUBJECT);
-//! - FROM/TO/CC/BCC match the normalised address form of [`address`];
+//! - FROM/TO/CC/BCC match the normalised address form of `address`;
 //!   HEADER matches the decoded, unfolded field value as is, and an empty
 //!   value matches any message that has the field (as does an empty string
 //!   with FROM/SUBJECT/...);
@@ -21,7 +21,7 @@
 //!   1-Jan-1970 (Dovecot's date 0; it does *not* fall back to INTERNALDATE).
 //!
 //! Message data comes from [`Message`]: `body_text()` for BODY/TEXT and
-//! `date()` for SENT*; header fields are read from `raw()` by [`header`],
+//! `date()` for SENT*; header fields are read from `raw()` by `header`,
 //! which reproduces Dovecot's unfolding and covers every part's header for
 //! TEXT. The results of the dovecot_diff.py battery on CPython's email
 //! corpus, and of many probes, are kept as tests (src/search/tests.rs).
