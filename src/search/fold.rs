@@ -42,12 +42,15 @@ pub fn contains_folded(text: &str, folded_key: &str) -> bool {
     memchr::memmem::find(hay.as_bytes(), folded_key.as_bytes()).is_some()
 }
 
-/// Collapses every run of whitespace (space, tab, CR, LF) into one space, as
+/// Collapses every run of whitespace (space, tab, CR, LF) into one space and
+/// drops leading whitespace, as
 /// Dovecot does to the Subject field before matching SUBJECT (the key is
 /// left alone: `SUBJECT "a  b"` never matches).
 pub fn compress_lwsp(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut in_ws = false;
+    // Leading whitespace goes entirely (`SUBJECT " two"` does not match
+    // `Subject:  two`).
+    let mut in_ws = true;
     for c in s.chars() {
         if matches!(c, ' ' | '\t' | '\r' | '\n') {
             if !in_ws {
@@ -119,5 +122,6 @@ mod tests {
         );
         assert_eq!(compress_lwsp("tab\there"), "tab here");
         assert_eq!(compress_lwsp("x"), "x");
+        assert_eq!(compress_lwsp("  two  "), "two ");
     }
 }

@@ -23,10 +23,26 @@ use crate::mime::header_end;
 const MAX_DEPTH: usize = 100;
 const MAX_PARTS: usize = 10_000;
 
-/// One header field: name and unfolded raw value (not decoded).
+/// One header field, unfolded, not decoded.
 pub struct Field<'a> {
+    /// The name without trailing whitespace.
     pub name: &'a [u8],
-    pub value: Vec<u8>,
+    /// The line up to the colon as written (`X-C ` in `X-C : v`).
+    pub raw_name: &'a [u8],
+    /// Everything after the colon, leading whitespace included.
+    pub raw_value: Vec<u8>,
+}
+
+impl Field<'_> {
+    /// The value as HEADER/SUBJECT see it: one leading space or tab after
+    /// the colon is not part of it (Dovecot: `X-B:    many` matches
+    /// `" many"`, `X-D: v` does not match `" v"`).
+    pub fn value(&self) -> &[u8] {
+        match self.raw_value.split_first() {
+            Some((b' ' | b'\t', rest)) => rest,
+            _ => &self.raw_value,
+        }
+    }
 }
 
 /// The fields of the header block at the start of `data` (up to the first
@@ -51,23 +67,19 @@ pub fn fields(data: &[u8]) -> Vec<Field<'_>> {
             Some((b' ' | b'\t', rest)) => {
                 if open {
                     if let Some(last) = out.last_mut() {
-                        last.value.push(b' ');
-                        last.value.extend_from_slice(rest);
+                        last.raw_value.push(b' ');
+                        last.raw_value.extend_from_slice(rest);
                     }
                 }
             }
             _ => {
                 open = false;
                 if let Some(colon) = memchr::memchr(b':', line) {
-                    let name = trim_end(line.get(..colon).unwrap_or_default());
-                    let mut value = line.get(colon + 1..).unwrap_or_default();
-                    // One optional space after the colon is not part of the value.
-                    if let Some(v) = value.strip_prefix(b" ") {
-                        value = v;
-                    }
+                    let raw_name = line.get(..colon).unwrap_or_default();
                     out.push(Field {
-                        name,
-                        value: value.to_vec(),
+                        name: trim_end(raw_name),
+                        raw_name,
+                        raw_value: line.get(colon + 1..).unwrap_or_default().to_vec(),
                     });
                     open = true;
                 }
@@ -90,7 +102,7 @@ pub fn raw_values(msg: &[u8], name: &str) -> Vec<Vec<u8>> {
     fields(msg)
         .into_iter()
         .filter(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|f| f.value)
+        .map(|f| f.value().to_vec())
         .collect()
 }
 
@@ -121,12 +133,14 @@ fn walk(data: &[u8], digest_child: bool, depth: usize, budget: &mut usize, out: 
     let (hdr, body) = data.split_at(hend);
     let mut ctype: Option<Vec<u8>> = None;
     for f in fields(hdr) {
-        out.push_str(&String::from_utf8_lossy(f.name));
-        out.push_str(": ");
-        out.push_str(&decode_2047(&f.value));
+        // As written: `Name:value`, `X-C :  v` (Dovecot's TEXT does not
+        // match `"Subject: x"` in `Subject:x`).
+        out.push_str(&String::from_utf8_lossy(f.raw_name));
+        out.push(':');
+        out.push_str(&decode_2047(&f.raw_value));
         out.push('\n');
         if ctype.is_none() && f.name.eq_ignore_ascii_case(b"content-type") {
-            ctype = Some(f.value);
+            ctype = Some(f.value().to_vec());
         }
     }
     let (mime_type, boundary) = match &ctype {
@@ -261,6 +275,14 @@ mod tests {
         let raw = b"Subject: =?utf-8?B?w5xiZXI=?= =?utf-8?B?IGFsbGVz?=\r\nX-E:\r\n\r\n";
         assert_eq!(values(raw, "subject"), vec!["Über alles".to_string()]);
         assert_eq!(values(raw, "X-E"), vec![String::new()]);
+        let raw = b"X-B:    many\r\nX-E:\tw\r\nX-C :  v\r\nSubject:x\r\n\r\n";
+        assert_eq!(values(raw, "x-b"), vec!["   many".to_string()]);
+        assert_eq!(values(raw, "x-e"), vec!["w".to_string()]);
+        assert_eq!(values(raw, "x-c"), vec![" v".to_string()]);
+        assert_eq!(
+            all_header_text(raw),
+            "X-B:    many\nX-E:\tw\nX-C :  v\nSubject:x\n"
+        );
     }
 
     #[test]

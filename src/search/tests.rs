@@ -1030,3 +1030,29 @@ fn repeated_and_missing_fields_dovecot() {
         [1, 2]
     );
 }
+
+#[test]
+fn whitespace_after_colon_dovecot() {
+    let mut m = vec![
+        Fake::new(
+            1,
+            "Subject:nospace\nX-B:    many\nX-C :  spacedname\n\nbody\n",
+        ),
+        Fake::new(2, "X-D: v\nX-E:\tw\nSubject:  two\n\nbody\n"),
+    ];
+    assert_eq!(run(&mut m, "TEXT \"Subject: nospace\""), NONE);
+    assert_eq!(run(&mut m, "TEXT \"Subject:nospace\""), [1]);
+    assert_eq!(run(&mut m, "TEXT \"X-B: many\""), NONE);
+    assert_eq!(run(&mut m, "TEXT \"X-B:    many\""), [1]);
+    assert_eq!(run(&mut m, "TEXT \"X-C :\""), [1]);
+    assert_eq!(run(&mut m, "TEXT \"X-E:\tw\""), [2]);
+    assert_eq!(run(&mut m, "HEADER X-B \" many\""), [1]);
+    assert_eq!(run(&mut m, "HEADER X-B \"many\""), [1]);
+    assert_eq!(run(&mut m, "HEADER X-C \" spaced\""), [1]);
+    assert_eq!(run(&mut m, "HEADER X-D \" v\""), NONE);
+    assert_eq!(run(&mut m, "HEADER X-E \"\tw\""), NONE);
+    assert_eq!(run(&mut m, "HEADER X-E \"w\""), [2]);
+    assert_eq!(run(&mut m, "SUBJECT \" nospace\""), NONE);
+    assert_eq!(run(&mut m, "SUBJECT \" two\""), NONE);
+    assert_eq!(run(&mut m, "SUBJECT \"two\""), [2]);
+}
