@@ -18,6 +18,7 @@
 //! - a missing local part or domain becomes `MISSING_MAILBOX` /
 //!   `MISSING_DOMAIN`, a phrase with no address is `"name" <MISSING_MAILBOX@MISSING_DOMAIN>`,
 //!   and an empty element between commas (`a@b, , c@d`) is a missing address;
+//!   an unclosed `<a@b` has the domain `SYNTAX_ERROR`;
 //! - groups are `Name: members;` (`Name:;` when empty).
 //!
 //! So `FROM "Barry A. Warsaw <barry"` does not match (the name is quoted),
@@ -38,6 +39,7 @@ enum Item {
 
 const MISSING_MAILBOX: &str = "MISSING_MAILBOX";
 const MISSING_DOMAIN: &str = "MISSING_DOMAIN";
+const SYNTAX_ERROR: &str = "SYNTAX_ERROR";
 
 /// Rewrites a raw address field (already unfolded) into Dovecot's
 /// normalised form; encoded words are left for the caller to decode.
@@ -403,7 +405,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.cfws();
-        let (mailbox, domain) = if self.peek() == Some(b'>') {
+        let (mailbox, mut domain) = if self.peek() == Some(b'>') {
             (MISSING_MAILBOX.into(), MISSING_DOMAIN.into())
         } else {
             self.addr_spec()
@@ -411,6 +413,9 @@ impl<'a> Parser<'a> {
         self.cfws();
         if self.peek() == Some(b'>') {
             self.pos += 1;
+        } else {
+            // Dovecot marks an unclosed angle address this way.
+            domain = SYNTAX_ERROR.into();
         }
         Item::Mailbox {
             name,
@@ -625,6 +630,7 @@ mod tests {
             "<a@b>, <MISSING_MAILBOX@MISSING_DOMAIN>, <c@d>"
         );
         assert_eq!(normalize("<>"), "<MISSING_MAILBOX@MISSING_DOMAIN>");
+        assert_eq!(normalize("Foo Bar <a@b.c"), "\"Foo Bar\" <a@SYNTAX_ERROR>");
         assert_eq!(normalize("\"\" <e@f.g>"), "<e@f.g>");
         assert_eq!(normalize(""), "");
         // Unbalanced syntax must not hang or panic.

@@ -1056,3 +1056,37 @@ fn whitespace_after_colon_dovecot() {
     assert_eq!(run(&mut m, "SUBJECT \" two\""), NONE);
     assert_eq!(run(&mut m, "SUBJECT \"two\""), [2]);
 }
+
+/// Prints our answers in /tmp probe format, for diffing against Dovecot by
+/// hand: SEARCH_DIR=dir SEARCH_QUERIES=file cargo test probe_harness -- --ignored --nocapture
+#[test]
+#[ignore = "manual comparison harness"]
+fn probe_harness() {
+    let (Ok(dir), Ok(qfile)) = (std::env::var("SEARCH_DIR"), std::env::var("SEARCH_QUERIES"))
+    else {
+        return;
+    };
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut msgs: Vec<Fake> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut f = Fake::new(i as u32 + 1, "").recent();
+            f.raw = std::fs::read(format!("{dir}/{n}")).unwrap();
+            f.info.uid = i as u32 + 1;
+            f.info.internal_date = 1_738_368_000 + i as i64 * 86_400 + 3600;
+            f
+        })
+        .collect();
+    for q in std::fs::read_to_string(qfile).unwrap().lines() {
+        if q.trim().is_empty() {
+            continue;
+        }
+        let k = q.strip_prefix("CHARSET UTF-8 ").unwrap_or(q);
+        println!("{:<50} -> {:?} ", q, run(&mut msgs, k));
+    }
+}
