@@ -16,7 +16,7 @@ use crate::auth::{AuthedUser, Authenticator};
 use crate::config::Config;
 use crate::imap::cmd;
 use crate::imap::command::{Command, CommandBody};
-use crate::imap::parser::{FrameError, Framer, FramerLimits, ParseError};
+use crate::imap::parser::{ErrorKind, FrameError, Framer, FramerLimits, ParseError};
 use crate::imap::view::Selected;
 use crate::store::{Store, StoreError};
 
@@ -322,19 +322,30 @@ enum FrameOutcome {
 /// Limit violations the framer recovered from get a tagged answer and the
 /// session goes on; anything else ends it.
 fn frame_error_response(e: &FrameError) -> FrameOutcome {
+    let tag = e.tag().unwrap_or("*").to_string();
     match e {
         FrameError::Io(err) => FrameOutcome::Close(format!("* BYE I/O error: {err}\r\n")),
+        FrameError::LineTooLong { .. } => {
+            FrameOutcome::Continue(format!("{tag} BAD Command line too long\r\n"))
+        }
+        FrameError::LiteralTooLarge { .. } => {
+            FrameOutcome::Continue(format!("{tag} NO [TOOBIG] Literal too large\r\n"))
+        }
+        FrameError::NonSyncLiteralTooLarge { .. } => {
+            FrameOutcome::Close("* BYE [TOOBIG] Literal too large\r\n".to_string())
+        }
     }
 }
 
 fn parse_error_response(e: &ParseError) -> String {
     let tag = e.tag.as_deref().unwrap_or("*");
+    let status = match e.kind {
+        ErrorKind::No => "NO",
+        ErrorKind::Bad => "BAD",
+    };
     match &e.code {
-        Some(code) if code.starts_with("BADCHARSET") => {
-            format!("{tag} NO [{code}] {}\r\n", e.message)
-        }
-        Some(code) => format!("{tag} BAD [{code}] {}\r\n", e.message),
-        None => format!("{tag} BAD {}\r\n", e.message),
+        Some(code) => format!("{tag} {status} [{code}] {}\r\n", e.message),
+        None => format!("{tag} {status} {}\r\n", e.message),
     }
 }
 

@@ -1,0 +1,643 @@
+//! Address normalisation for SEARCH FROM/TO/CC/BCC.
+//!
+//! Dovecot does not match these keys against the field as written: it parses
+//! the raw field into addresses and rewrites them in one canonical form, then
+//! decodes encoded words and matches the key as a substring of that. Observed
+//! against Dovecot 2.3, the form is
+//!
+//! ```text
+//! "Doe, John" <john@x.org>, <bob@y.org>, Grp: <a@b.c>, Ann <d@e.f>;, List:;
+//! ```
+//!
+//! - every address is `<mailbox@domain>` (route as `<@route:mailbox@domain>`),
+//!   preceded by `name ` when there is a display name (or, failing that, a
+//!   comment: `a@b (Barry)` becomes `Barry <a@b>`);
+//! - a name is quoted (with `\"` and `\\` escaped) when it holds anything
+//!   outside RFC 5322 atext, space and 8-bit included, except that a name
+//!   containing an encoded word (`=?`) is never quoted, so it still decodes;
+//! - a missing local part or domain becomes `MISSING_MAILBOX` /
+//!   `MISSING_DOMAIN`, a phrase with no address is `"name" <MISSING_MAILBOX@MISSING_DOMAIN>`,
+//!   and an empty element between commas (`a@b, , c@d`) is a missing address;
+//!   an unclosed `<a@b` has the domain `SYNTAX_ERROR`;
+//! - groups are `Name: members;` (`Name:;` when empty).
+//!
+//! So `FROM "Barry A. Warsaw <barry"` does not match (the name is quoted),
+//! and `TO "x@y.org, bob"` does not either (`<bob@y.org>`).
+
+/// One parsed address-list element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    Mailbox {
+        name: String,
+        route: String,
+        mailbox: String,
+        domain: String,
+    },
+    GroupStart(String),
+    GroupEnd,
+}
+
+const MISSING_MAILBOX: &str = "MISSING_MAILBOX";
+const MISSING_DOMAIN: &str = "MISSING_DOMAIN";
+const SYNTAX_ERROR: &str = "SYNTAX_ERROR";
+
+/// Rewrites a raw address field (already unfolded) into Dovecot's
+/// normalised form; encoded words are left for the caller to decode.
+pub fn normalize(raw: &str) -> String {
+    let items = Parser::new(raw.as_bytes()).list();
+    write(&items)
+}
+
+fn write(items: &[Item]) -> String {
+    let mut out = String::new();
+    let mut first = true;
+    let mut group_empty = false;
+    for item in items {
+        match item {
+            Item::GroupStart(name) => {
+                if !first {
+                    out.push_str(", ");
+                }
+                push_phrase(&mut out, name);
+                out.push(':');
+                first = true;
+                group_empty = true;
+            }
+            Item::GroupEnd => {
+                out.push(';');
+                first = false;
+                group_empty = false;
+            }
+            Item::Mailbox {
+                name,
+                route,
+                mailbox,
+                domain,
+            } => {
+                if group_empty {
+                    out.push(' ');
+                    group_empty = false;
+                } else if !first {
+                    out.push_str(", ");
+                }
+                first = false;
+                if !name.is_empty() {
+                    push_phrase(&mut out, name);
+                    out.push(' ');
+                }
+                out.push('<');
+                if !route.is_empty() {
+                    out.push_str(route);
+                    out.push(':');
+                }
+                push_local(&mut out, mailbox);
+                out.push('@');
+                out.push_str(domain);
+                out.push('>');
+            }
+        }
+    }
+    out
+}
+
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+}
+
+fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+fn push_phrase(out: &mut String, name: &str) {
+    if name.contains("=?") || (!name.is_empty() && name.chars().all(is_atext)) {
+        out.push_str(name);
+    } else {
+        push_quoted(out, name);
+    }
+}
+
+fn push_local(out: &mut String, local: &str) {
+    if local
+        .split('.')
+        .all(|w| !w.is_empty() && w.chars().all(is_atext))
+    {
+        out.push_str(local);
+    } else {
+        push_quoted(out, local);
+    }
+}
+
+/// A lenient RFC 5322 address-list parser (obsolete forms included).
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+    /// The last comment skipped, a display name of last resort.
+    comment: Option<String>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(s: &'a [u8]) -> Self {
+        Parser {
+            s,
+            pos: 0,
+            comment: None,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn text(&self, from: usize, to: usize) -> String {
+        String::from_utf8_lossy(self.s.get(from..to).unwrap_or_default()).into_owned()
+    }
+
+    /// Skips whitespace and comments, remembering the last comment.
+    fn cfws(&mut self) {
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,
+                Some(b'(') => {
+                    let c = self.comment_text();
+                    let c = c.trim().to_string();
+                    if !c.is_empty() {
+                        self.comment = Some(c);
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Reads a (nested) comment starting at `(`; returns its inside.
+    fn comment_text(&mut self) -> String {
+        let mut depth = 0usize;
+        let mut out: Vec<u8> = Vec::new();
+        while let Some(b) = self.peek() {
+            self.pos += 1;
+            match b {
+                b'(' => {
+                    if depth > 0 {
+                        out.push(b);
+                    }
+                    depth += 1;
+                }
+                b')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        break;
+                    }
+                    out.push(b);
+                }
+                b'\\' => {
+                    if let Some(n) = self.peek() {
+                        out.push(n);
+                        self.pos += 1;
+                    }
+                }
+                _ => out.push(b),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Reads a quoted string starting at `"`; returns its unescaped inside.
+    fn quoted(&mut self) -> String {
+        self.pos += 1;
+        let mut out: Vec<u8> = Vec::new();
+        while let Some(b) = self.peek() {
+            self.pos += 1;
+            match b {
+                b'"' => break,
+                b'\\' => {
+                    if let Some(n) = self.peek() {
+                        out.push(n);
+                        self.pos += 1;
+                    }
+                }
+                b'\r' | b'\n' => {}
+                _ => out.push(b),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn is_special(b: u8) -> bool {
+        matches!(
+            b,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b'['
+                | b']'
+                | b':'
+                | b';'
+                | b'@'
+                | b'\\'
+                | b','
+                | b'.'
+                | b'"'
+                | b' '
+                | b'\t'
+                | b'\r'
+                | b'\n'
+        )
+    }
+
+    /// Reads an atom (8-bit bytes allowed) at the current position.
+    fn atom(&mut self) -> Option<String> {
+        let start = self.pos;
+        while let Some(b) = self.peek() {
+            if Self::is_special(b) {
+                break;
+            }
+            self.pos += 1;
+        }
+        (self.pos > start).then(|| self.text(start, self.pos))
+    }
+
+    /// A word: atom or quoted string.
+    fn word(&mut self) -> Option<String> {
+        match self.peek() {
+            Some(b'"') => Some(self.quoted()),
+            _ => self.atom(),
+        }
+    }
+
+    /// obs-phrase: words (and dots) joined by single spaces.
+    fn phrase(&mut self) -> String {
+        let mut out = String::new();
+        loop {
+            self.cfws();
+            match self.peek() {
+                Some(b'.') => {
+                    self.pos += 1;
+                    out.push('.');
+                }
+                Some(b'"') | Some(_) => {
+                    let before = self.pos;
+                    match self.word() {
+                        Some(w) => {
+                            if !out.is_empty() {
+                                out.push(' ');
+                            }
+                            out.push_str(&w);
+                        }
+                        None => {
+                            self.pos = before;
+                            return out;
+                        }
+                    }
+                }
+                None => return out,
+            }
+        }
+    }
+
+    /// Local part: words joined by dots.
+    fn local_part(&mut self) -> String {
+        let mut out = String::new();
+        loop {
+            self.cfws();
+            match self.peek() {
+                Some(b'.') => {
+                    self.pos += 1;
+                    out.push('.');
+                }
+                _ => match self.word() {
+                    Some(w) => {
+                        out.push_str(&w);
+                        // Another word right after (no dot) ends the local part.
+                        self.cfws();
+                        if self.peek() != Some(b'.') {
+                            return out;
+                        }
+                    }
+                    None => return out,
+                },
+            }
+        }
+    }
+
+    /// Domain: dotted atoms or a domain literal.
+    fn domain(&mut self) -> String {
+        self.cfws();
+        if self.peek() == Some(b'[') {
+            let start = self.pos;
+            while let Some(b) = self.peek() {
+                self.pos += 1;
+                if b == b']' {
+                    break;
+                }
+            }
+            return self.text(start, self.pos);
+        }
+        let mut out = String::new();
+        loop {
+            self.cfws();
+            match self.peek() {
+                Some(b'.') => {
+                    self.pos += 1;
+                    out.push('.');
+                }
+                _ => match self.atom() {
+                    Some(a) => {
+                        out.push_str(&a);
+                        self.cfws();
+                        if self.peek() != Some(b'.') {
+                            return out;
+                        }
+                    }
+                    None => return out,
+                },
+            }
+        }
+    }
+
+    /// addr-spec after any name; returns (mailbox, domain) with the
+    /// placeholders Dovecot uses for missing parts.
+    fn addr_spec(&mut self) -> (String, String) {
+        let local = self.local_part();
+        self.cfws();
+        let domain = if self.peek() == Some(b'@') {
+            self.pos += 1;
+            self.domain()
+        } else {
+            String::new()
+        };
+        (
+            if local.is_empty() {
+                MISSING_MAILBOX.into()
+            } else {
+                local
+            },
+            if domain.is_empty() {
+                MISSING_DOMAIN.into()
+            } else {
+                domain
+            },
+        )
+    }
+
+    /// `<[@route,@route:]addr-spec>` with the `<` current.
+    fn angle_addr(&mut self, name: String) -> Item {
+        self.pos += 1;
+        self.cfws();
+        let mut route = String::new();
+        if self.peek() == Some(b'@') {
+            let start = self.pos;
+            while let Some(b) = self.peek() {
+                if b == b':' || b == b'>' {
+                    break;
+                }
+                self.pos += 1;
+            }
+            route = self.text(start, self.pos).replace([' ', '\t'], "");
+            if self.peek() == Some(b':') {
+                self.pos += 1;
+            }
+        }
+        self.cfws();
+        let (mailbox, mut domain) = if self.peek() == Some(b'>') {
+            (MISSING_MAILBOX.into(), MISSING_DOMAIN.into())
+        } else {
+            self.addr_spec()
+        };
+        self.cfws();
+        if self.peek() == Some(b'>') {
+            self.pos += 1;
+        } else {
+            // Dovecot marks an unclosed angle address this way.
+            domain = SYNTAX_ERROR.into();
+        }
+        Item::Mailbox {
+            name,
+            route,
+            mailbox,
+            domain,
+        }
+    }
+
+    /// One mailbox (name-addr or addr-spec or a bare phrase).
+    fn mailbox(&mut self) -> Item {
+        self.comment = None;
+        let start = self.pos;
+        let phrase = self.phrase();
+        self.cfws();
+        if self.peek() == Some(b'<') {
+            return self.angle_addr(phrase);
+        }
+        // Not a name-addr: read it again as an addr-spec.
+        self.pos = start;
+        self.comment = None;
+        let (mailbox, domain) = self.addr_spec();
+        self.cfws();
+        if !matches!(self.peek(), None | Some(b',' | b';')) {
+            // Trailing words: the whole thing was a phrase without address.
+            self.pos = start;
+            let name = self.phrase();
+            self.skip_to_separator();
+            return Item::Mailbox {
+                name,
+                route: String::new(),
+                mailbox: MISSING_MAILBOX.into(),
+                domain: MISSING_DOMAIN.into(),
+            };
+        }
+        Item::Mailbox {
+            name: self.comment.take().unwrap_or_default(),
+            route: String::new(),
+            mailbox,
+            domain,
+        }
+    }
+
+    fn skip_to_separator(&mut self) {
+        while let Some(b) = self.peek() {
+            match b {
+                b',' | b';' => return,
+                b'"' => {
+                    self.quoted();
+                }
+                b'(' => {
+                    self.comment_text();
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    fn missing() -> Item {
+        Item::Mailbox {
+            name: String::new(),
+            route: String::new(),
+            mailbox: MISSING_MAILBOX.into(),
+            domain: MISSING_DOMAIN.into(),
+        }
+    }
+
+    /// True if the rest of the current element is a group (`phrase :`).
+    fn at_group(&mut self) -> Option<String> {
+        let start = self.pos;
+        let phrase = self.phrase();
+        self.cfws();
+        if self.peek() == Some(b':') {
+            self.pos += 1;
+            return Some(phrase);
+        }
+        self.pos = start;
+        None
+    }
+
+    fn list(&mut self) -> Vec<Item> {
+        let mut items = Vec::new();
+        // Whether an element is expected (after a comma, or at the start).
+        let mut expect = true;
+        let mut started = false;
+        loop {
+            self.cfws();
+            let Some(b) = self.peek() else { break };
+            let before = self.pos;
+            match b {
+                b',' => {
+                    self.pos += 1;
+                    if expect && started {
+                        items.push(Self::missing());
+                    }
+                    expect = true;
+                    started = true;
+                }
+                _ => {
+                    started = true;
+                    expect = false;
+                    if let Some(name) = self.at_group() {
+                        items.push(Item::GroupStart(name));
+                        self.group_members(&mut items);
+                        items.push(Item::GroupEnd);
+                    } else {
+                        items.push(self.mailbox());
+                        self.skip_to_separator();
+                        if self.peek() == Some(b';') {
+                            self.pos += 1;
+                        }
+                    }
+                }
+            }
+            if self.pos == before {
+                // Defensive: never loop without progress on odd input.
+                self.pos += 1;
+            }
+        }
+        items
+    }
+
+    fn group_members(&mut self, items: &mut Vec<Item>) {
+        loop {
+            self.cfws();
+            match self.peek() {
+                None => return,
+                Some(b';') => {
+                    self.pos += 1;
+                    return;
+                }
+                Some(b',') => self.pos += 1,
+                Some(_) => {
+                    let before = self.pos;
+                    items.push(self.mailbox());
+                    self.skip_to_separator();
+                    if self.pos == before {
+                        self.pos += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn plain_and_named() {
+        assert_eq!(normalize(" a@b.org"), "<a@b.org>");
+        assert_eq!(normalize("Ann <ann@example.com>"), "Ann <ann@example.com>");
+        assert_eq!(
+            normalize("John Smith <js@x.org>"),
+            "\"John Smith\" <js@x.org>"
+        );
+        assert_eq!(
+            normalize("\"Doe, John\" <john@x.org>, bob@y.org"),
+            "\"Doe, John\" <john@x.org>, <bob@y.org>"
+        );
+        assert_eq!(
+            normalize("\"Q\\\"uoted\" <q@x.org>"),
+            "\"Q\\\"uoted\" <q@x.org>"
+        );
+        assert_eq!(
+            normalize("Zoë Müller <zm@x.org>"),
+            "\"Zoë Müller\" <zm@x.org>"
+        );
+    }
+
+    #[test]
+    fn comment_becomes_name() {
+        assert_eq!(
+            normalize("barry@python.org (Barry A. Warsaw)"),
+            "\"Barry A. Warsaw\" <barry@python.org>"
+        );
+        assert_eq!(normalize("Name (cmt) <a@b.c> (trailing)"), "Name <a@b.c>");
+    }
+
+    #[test]
+    fn encoded_names_stay_unquoted() {
+        assert_eq!(
+            normalize("=?ISO-8859-1?Q?Zo=EB?= Smith <zoe@example.com>"),
+            "=?ISO-8859-1?Q?Zo=EB?= Smith <zoe@example.com>"
+        );
+        assert_eq!(
+            normalize("\"=?UTF-8?Q?Zo=C3=AB?=\" <q@q.org>"),
+            "=?UTF-8?Q?Zo=C3=AB?= <q@q.org>"
+        );
+    }
+
+    #[test]
+    fn groups() {
+        assert_eq!(normalize("Undisclosed:;"), "Undisclosed:;");
+        assert_eq!(
+            normalize("Grp: x@y.org, \"Doe, J\" <z@w.org>;, last@l.org"),
+            "Grp: <x@y.org>, \"Doe, J\" <z@w.org>;, <last@l.org>"
+        );
+    }
+
+    #[test]
+    fn broken_addresses() {
+        assert_eq!(
+            normalize("<@route:r@r.org>, broken@, ,@nolocal.org, just text"),
+            "<@route:r@r.org>, <broken@MISSING_DOMAIN>, <MISSING_MAILBOX@MISSING_DOMAIN>, \
+             <MISSING_MAILBOX@nolocal.org>, \"just text\" <MISSING_MAILBOX@MISSING_DOMAIN>"
+        );
+        assert_eq!(normalize("single"), "<single@MISSING_DOMAIN>");
+        assert_eq!(
+            normalize("a@b, , c@d,"),
+            "<a@b>, <MISSING_MAILBOX@MISSING_DOMAIN>, <c@d>"
+        );
+        assert_eq!(normalize("<>"), "<MISSING_MAILBOX@MISSING_DOMAIN>");
+        assert_eq!(normalize("Foo Bar <a@b.c"), "\"Foo Bar\" <a@SYNTAX_ERROR>");
+        assert_eq!(normalize("\"\" <e@f.g>"), "<e@f.g>");
+        assert_eq!(normalize(""), "");
+        // Unbalanced syntax must not hang or panic.
+        for s in [
+            "\"", "(", "<", "a@", "@", ":", ";", ",,", "a <b@c", "g: a@b", "((x)",
+        ] {
+            let _ = normalize(s);
+        }
+    }
+}
