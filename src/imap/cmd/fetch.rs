@@ -202,16 +202,14 @@ fn fetch_one(
                         out.extend_from_slice(format!("<{start}>").as_bytes());
                     }
                     out.push(b' ');
-                    match m.section(section) {
-                        Some(data) => {
-                            let slice = partial_slice(&data, *partial);
-                            if slice.is_empty() {
-                                write_string(out, b"");
-                            } else {
-                                write_literal(out, slice);
-                            }
-                        }
-                        None => out.extend_from_slice(b"NIL"),
+                    // A part that does not exist reads as empty, as in
+                    // Dovecot (RFC 3501 leaves it open).
+                    let data = m.section(section).unwrap_or_default();
+                    let slice = partial_slice(&data, *partial);
+                    if slice.is_empty() {
+                        write_string(out, b"");
+                    } else {
+                        write_literal(out, slice);
                     }
                 }
             }
