@@ -111,6 +111,14 @@ pub fn letters_for(flags: &Flags, kw: &mut Keywords, keep: &str) -> (String, boo
     (String::from_utf8_lossy(&out).into_owned(), changed)
 }
 
+/// `letters` sorted ASCII (Maildir requires sorted flag letters).
+pub fn sorted_letters(letters: &str) -> String {
+    let mut b: Vec<u8> = letters.bytes().collect();
+    b.sort_unstable();
+    b.dedup();
+    String::from_utf8_lossy(&b).into_owned()
+}
+
 /// `unique:2,letters`.
 pub fn make_name(unique: &str, letters: &str) -> String {
     let mut s = String::with_capacity(unique.len() + 3 + letters.len());

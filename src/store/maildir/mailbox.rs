@@ -595,7 +595,6 @@ impl Core {
         let tmpdir = self.dir.join("tmp");
         let curdir = self.dir.join("cur");
         let mut out = Vec::with_capacity(items.len());
-        let mut kw_dirty = false;
         let mut err = None;
         let save = now_secs();
         let modseq = self.state.highest_modseq.saturating_add(1);
@@ -612,12 +611,12 @@ impl Core {
                     let _ = fs::remove_file(tmpdir.join(&d.tmp_name));
                     continue;
                 }
-                kw_dirty = true;
             }
             let fname = make_name(&d.unique, &letters);
             let uid = self.state.uid_next;
             let Some(next) = uid.checked_add(1) else {
                 err = Some(StoreError::Cannot("Mailbox is out of UIDs".into()));
+                let _ = fs::remove_file(tmpdir.join(&d.tmp_name));
                 continue;
             };
             match fs::rename(tmpdir.join(&d.tmp_name), curdir.join(&fname)) {
@@ -645,7 +644,6 @@ impl Core {
             any = true;
             out.push(Some(uid));
         }
-        let _ = kw_dirty;
         if any {
             self.state.highest_modseq = modseq;
             self.write(&g)?;

@@ -582,6 +582,34 @@ fn concurrent_handles_and_processes() {
             }
         })
     };
+    // A MUA renaming files in cur/ (flag changes) without any lock.
+    let mua = {
+        let root = root.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let cur = root.join("cur");
+            let mut n = 0u32;
+            while !done.load(Ordering::SeqCst) {
+                let names: Vec<String> = fs::read_dir(&cur)
+                    .unwrap()
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect();
+                for name in names.iter().step_by(7) {
+                    let (u, l) = super::flags::split_name(name);
+                    let l = l.unwrap_or("");
+                    let nl = if l.contains('F') {
+                        l.replace('F', "")
+                    } else {
+                        super::flags::sorted_letters(&format!("{l}F"))
+                    };
+                    let _ = fs::rename(cur.join(name), cur.join(format!("{u}:2,{nl}")));
+                    n += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            n
+        })
+    };
     // A second process.
     let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
@@ -661,6 +689,8 @@ fn concurrent_handles_and_processes() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     done.store(true, Ordering::SeqCst);
     let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let renames = mua.join().unwrap();
+    assert!(renames > 0);
 
     let fin = s.open_maildir("INBOX", true).unwrap();
     let final_map: BTreeMap<Uid, String> = fin
@@ -671,6 +701,11 @@ fn concurrent_handles_and_processes() {
     // Every file exactly once, with one UID.
     let total = DELIVERIES + 40 + results.iter().map(|r| r.1.len()).sum::<usize>();
     assert_eq!(final_map.len(), total);
+    assert_eq!(
+        fin.uid_next() as usize,
+        total + 1,
+        "a UID was handed out twice"
+    );
     let names: HashSet<&String> = final_map.values().collect();
     assert_eq!(names.len(), total, "a file got two UIDs");
     assert_eq!(fs::read_dir(root.join("cur")).unwrap().count(), total);
