@@ -47,6 +47,10 @@ pub fn list_dir(p: &Path) -> Result<Vec<String>> {
         if name.starts_with('.') || name.contains(['\n', '\r']) {
             continue;
         }
+        // d_type comes with the entry: no extra syscall.
+        if ent.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
         out.push(name);
     }
     Ok(out)

@@ -864,3 +864,52 @@ fn duplicate_unique_names_are_split() {
     let mb2 = s.open_maildir("INBOX", true).unwrap();
     assert_eq!(mb2.unique_name(1), mb.unique_name(1));
 }
+
+#[test]
+fn recreated_mailbox_gets_new_uidvalidity() {
+    let (_d, s) = store();
+    s.create("INBOX/r").unwrap();
+    let (uv1, _) = s
+        .append(
+            "INBOX/r",
+            MessageSource::Bytes(b"a\n"),
+            &Flags::default(),
+            None,
+        )
+        .unwrap();
+    s.delete("INBOX/r").unwrap();
+    s.create("INBOX/r").unwrap();
+    let (uv2, uid) = s
+        .append(
+            "INBOX/r",
+            MessageSource::Bytes(b"b\n"),
+            &Flags::default(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(uid, 1);
+    assert_ne!(uv1, uv2);
+}
+
+#[test]
+fn keywords_beyond_26_are_ignored_and_sizes_persist() {
+    let (_d, s) = store();
+    deliver(&s.root, "1.k.host", "a\nb\n");
+    fs::create_dir(s.root.join("cur").join("not-a-message")).unwrap();
+    let mut mb = s.open_maildir("INBOX", false).unwrap();
+    assert_eq!(uids(&mb), vec![1]);
+    let many = Flags {
+        system: 0,
+        keywords: (0..30).map(|i| format!("kw{i}")).collect(),
+    };
+    let ch = mb.store_flags(&[1], StoreOp::Add, &many).unwrap();
+    assert_eq!(ch.len(), 1);
+    assert_eq!(ch[0].1.keywords.len(), 26);
+    assert_eq!(mb.keywords().len(), 26);
+    assert!(!mb.messages()[0].flags.has_keyword("kw29"));
+    // RFC822.SIZE computed once, then written with the next state write.
+    assert_eq!(mb.rfc822_size(1).unwrap(), 6);
+    mb.store_flags(&[1], StoreOp::Add, &seen()).unwrap();
+    let st = State::parse(&fs::read(s.root.join(STATE_FILE)).unwrap()).unwrap();
+    assert_eq!(st.records[0].vsize, 6);
+}
