@@ -776,7 +776,14 @@ impl Mailbox for MaildirMailbox {
     }
 
     fn sync(&mut self) -> Result<bool> {
-        let now = DirKeys::of(&self.core.dir).map_err(|e| ioe("stat", &self.core.dir, e))?;
+        let now = DirKeys::of(&self.core.dir).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                // Deleted or renamed away by another session.
+                StoreError::NotFound(self.name.clone())
+            } else {
+                ioe("stat", &self.core.dir, e)
+            }
+        })?;
         if self.keys == Some(now) {
             return Ok(false);
         }

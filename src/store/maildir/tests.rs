@@ -149,8 +149,10 @@ fn create_delete_rename() {
             "INBOX/z/y/b/c"
         ]
     );
+    let mut open = s.open("INBOX/x", false).unwrap();
     s.delete("INBOX/x").unwrap();
     assert!(!s.exists("INBOX/x").unwrap());
+    assert!(matches!(open.sync(), Err(StoreError::NotFound(_))));
 }
 
 #[test]
