@@ -277,6 +277,17 @@ impl Core {
     pub fn refresh_locked(&mut self, _g: &LockGuard) -> Result<bool> {
         let old = match self.refresh()? {
             Refresh::Ok => return Ok(false),
+            Refresh::Missing if !self.loaded => {
+                // First time bincimap sees this Maildir: keep the UIDs
+                // another server handed out.
+                if let Some(st) = super::import::import(&self.dir) {
+                    self.state = st;
+                    self.loaded = true;
+                    self.sig = None;
+                    return Ok(true);
+                }
+                None
+            }
             Refresh::Missing => None,
             Refresh::Corrupt(old) => old,
         };
@@ -513,6 +524,15 @@ impl Core {
                         }
                         rec.fname = std::mem::take(name);
                         dirty = true;
+                    }
+                    if rec.size == 0 && rec.internal_date == 0 {
+                        // Imported record (or a truly empty 1970 file).
+                        if let Ok(m) = fs::metadata(curdir.join(&rec.fname)) {
+                            use std::os::unix::fs::MetadataExt;
+                            rec.size = m.size();
+                            rec.internal_date = m.mtime();
+                            dirty |= rec.size != 0 || rec.internal_date != 0;
+                        }
                     }
                     records.push(rec);
                 }

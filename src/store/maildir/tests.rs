@@ -915,3 +915,25 @@ fn keywords_beyond_26_are_ignored_and_sizes_persist() {
     let st = State::parse(&fs::read(s.root.join(STATE_FILE)).unwrap()).unwrap();
     assert_eq!(st.records[0].vsize, 6);
 }
+
+#[test]
+fn dovecot_uids_are_kept_on_migration() {
+    let (_d, s) = store();
+    let cur = s.root.join("cur");
+    fs::write(cur.join("100.a.host,S=2:2,S"), "a\n").unwrap();
+    fs::write(cur.join("101.b.host:2,"), "bb\n").unwrap();
+    deliver(&s.root, "102.c.host", "c\n");
+    fs::write(
+        s.root.join("dovecot-uidlist"),
+        "3 V1234 N20 G00\n7 :100.a.host,S=2\n12 W3 :101.b.host\n",
+    )
+    .unwrap();
+    let mb = s.open_maildir("INBOX", false).unwrap();
+    assert_eq!(mb.uid_validity(), 1234);
+    assert_eq!(uids(&mb), vec![7, 12, 20]);
+    assert!(mb.messages()[0].flags.has(Flags::SEEN));
+    assert_eq!(mb.messages()[1].size, Some(3));
+    assert!(mb.messages()[1].internal_date > 0);
+    assert!(!mb.is_recent(7) && mb.is_recent(20));
+    assert_eq!(mb.uid_next(), 21);
+}
