@@ -345,7 +345,8 @@ fn read_lines(path: &Path, out: &mut Vec<String>) -> Result<bool> {
         if line.is_empty() || line.starts_with("V\t") {
             continue;
         }
-        let name = canonical(line);
+        // Dovecot's v2 file separates levels with TAB.
+        let name = canonical(&line.replace('\t', "/"));
         if !out.contains(&name) {
             out.push(name);
         }

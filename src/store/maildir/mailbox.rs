@@ -7,7 +7,7 @@
 //! their flags; the state file is the truth for UIDs. A handle skips all
 //! work when new/ and cur/ stat the same as at its last scan (Binc's
 //! two-stat rule), but only for directories whose timestamps had settled
-//! (see [`DirKey::settled`]).
+//! (see [`super::state::DirKey::settled`]).
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -63,6 +63,26 @@ pub fn has_entries(p: &Path) -> bool {
     };
     rd.flatten()
         .any(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+}
+
+/// Removes files left in tmp/ for more than 36 hours (the Maildir rule):
+/// crashed deliveries and spools. Best effort.
+fn clean_tmp(tmp: &Path) {
+    let Ok(rd) = fs::read_dir(tmp) else { return };
+    let limit = SystemTime::now() - std::time::Duration::from_secs(36 * 3600);
+    for ent in rd.flatten() {
+        let Ok(meta) = ent.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let newest = [meta.modified().ok(), meta.accessed().ok()]
+            .into_iter()
+            .flatten()
+            .max();
+        if newest.is_some_and(|t| t < limit) {
+            let _ = fs::remove_file(ent.path());
+        }
+    }
 }
 
 /// (mtime, size) of `name` in the open directory `dir`: fstatat avoids
@@ -708,6 +728,9 @@ impl MaildirMailbox {
             recent: Vec::new(),
         };
         mb.rescan()?;
+        if !read_only {
+            clean_tmp(&mb.core.dir.join("tmp"));
+        }
         Ok(mb)
     }
 

@@ -226,7 +226,19 @@ fn append_reopen_keeps_uids_and_dates() {
     assert!(!spool.exists(), "spooled file is renamed away");
     assert_eq!(uv, uv2);
     assert_eq!((u1, u2), (1, 2));
+    let old_tmp = s.spool_dir().join("stale");
+    fs::write(&old_tmp, b"x").unwrap();
+    let f = fs::File::options().write(true).open(&old_tmp).unwrap();
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 3600);
+    f.set_times(fs::FileTimes::new().set_accessed(past).set_modified(past))
+        .unwrap();
+    let fresh_tmp = s.spool_dir().join("fresh");
+    fs::write(&fresh_tmp, b"x").unwrap();
     let mut mb = s.open("INBOX", false).unwrap();
+    assert!(
+        !old_tmp.exists() && fresh_tmp.exists(),
+        "tmp/ cleaned after 36 h"
+    );
     assert_eq!(mb.uid_validity(), uv);
     assert_eq!(uids(&*mb), vec![1, 2]);
     assert_eq!(mb.messages()[0].internal_date, 123456);
