@@ -976,7 +976,8 @@ impl Mailbox for MaildirMailbox {
                             r.fname = newname;
                             r.modseq = m;
                         }
-                        if changed_flags != old || !had_info {
+                        // Adding a bare ":2," is not a flag change.
+                        if changed_flags != old {
                             changed.push((uid, changed_flags));
                         }
                         break;
