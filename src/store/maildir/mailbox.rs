@@ -177,22 +177,19 @@ fn s_size(fname: &str) -> Option<u64> {
     rest.get(..end)?.parse().ok()
 }
 
-/// Size with every bare LF counted as CRLF.
+/// Size with every bare LF counted as CRLF. `prev_cr` carries "last byte
+/// was CR" across chunks.
 pub fn crlf_size(data: &[u8], prev_cr: &mut bool) -> u64 {
     let mut extra = 0u64;
-    let mut last = 0usize;
     for i in memchr::memchr_iter(b'\n', data) {
-        let before = if i == 0 {
-            *prev_cr
-        } else {
-            data.get(i - 1) == Some(&b'\r')
+        let before = match i.checked_sub(1) {
+            None => *prev_cr,
+            Some(j) => data.get(j) == Some(&b'\r'),
         };
         if !before {
             extra += 1;
         }
-        last = i;
     }
-    let _ = last;
     if let Some(&b) = data.last() {
         *prev_cr = b == b'\r';
     }

@@ -949,3 +949,12 @@ fn dovecot_uids_are_kept_on_migration() {
     assert!(!mb.is_recent(7) && mb.is_recent(20));
     assert_eq!(mb.uid_next(), 21);
 }
+
+#[test]
+fn crlf_size_across_chunks() {
+    let mut cr = false;
+    let a = mailbox::crlf_size(b"a\r", &mut cr);
+    let b = mailbox::crlf_size(b"\nb\n", &mut cr);
+    assert_eq!(a + b, 6); // "a\r\nb\n": one bare LF
+    assert_eq!(mailbox::crlf_size(b"\n\n", &mut false), 4);
+}
