@@ -148,7 +148,29 @@ fn io_at(ctx: &str, p: &Path) -> impl FnOnce(io::Error) -> StoreError {
     move |e| StoreError::io(s, e)
 }
 
+/// Removes our staging/trash directories left by a crash (older than an
+/// hour, so a DELETE in progress elsewhere is never disturbed).
+fn clean_leftovers(root: &Path) {
+    let Ok(rd) = fs::read_dir(root) else { return };
+    let limit = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for ent in rd.flatten() {
+        let name = ent.file_name();
+        let b = name.as_encoded_bytes();
+        if !(b.starts_with(b"..bincimap-trash.") || b.starts_with(b"..bincimap-new.")) {
+            continue;
+        }
+        if ent
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < limit)
+        {
+            let _ = fs::remove_dir_all(ent.path());
+        }
+    }
+}
+
 pub fn list(root: &Path) -> Result<Vec<MailboxEntry>> {
+    clean_leftovers(root);
     let mut out = vec![MailboxEntry {
         name: "INBOX".into(),
         marked: Some(has_entries(&root.join("new"))),
@@ -345,7 +367,8 @@ fn read_lines(path: &Path, out: &mut Vec<String>) -> Result<bool> {
         if line.is_empty() || line.starts_with("V\t") {
             continue;
         }
-        let name = canonical(line);
+        // Dovecot's v2 file separates levels with TAB.
+        let name = canonical(&line.replace('\t', "/"));
         if !out.contains(&name) {
             out.push(name);
         }

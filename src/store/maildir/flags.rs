@@ -111,6 +111,14 @@ pub fn letters_for(flags: &Flags, kw: &mut Keywords, keep: &str) -> (String, boo
     (String::from_utf8_lossy(&out).into_owned(), changed)
 }
 
+/// `letters` sorted ASCII (Maildir requires sorted flag letters).
+pub fn sorted_letters(letters: &str) -> String {
+    let mut b: Vec<u8> = letters.bytes().collect();
+    b.sort_unstable();
+    b.dedup();
+    String::from_utf8_lossy(&b).into_owned()
+}
+
 /// `unique:2,letters`.
 pub fn make_name(unique: &str, letters: &str) -> String {
     let mut s = String::with_capacity(unique.len() + 3 + letters.len());
@@ -182,6 +190,10 @@ impl Keywords {
         if let Some(i) = self.index_of(name) {
             return Some(i);
         }
+        // The file is line- and space-separated; IMAP atoms never need these.
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
         if let Some(i) = self.names.iter().position(|n| n.is_none()) {
             if let Some(slot) = self.names.get_mut(i) {
                 *slot = Some(name.to_string());
@@ -243,6 +255,7 @@ mod tests {
             assert_eq!(full.add(&format!("k{i}")), Some(i));
         }
         assert_eq!(full.add("one-too-many"), None);
+        assert_eq!(Keywords::default().add("two words"), None);
         let f = Flags {
             system: 0,
             keywords: vec!["k25".into(), "one-too-many".into()],

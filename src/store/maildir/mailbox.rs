@@ -7,7 +7,7 @@
 //! their flags; the state file is the truth for UIDs. A handle skips all
 //! work when new/ and cur/ stat the same as at its last scan (Binc's
 //! two-stat rule), but only for directories whose timestamps had settled
-//! (see [`DirKey::settled`]).
+//! (see [`super::state::DirKey::settled`]).
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -47,6 +47,10 @@ pub fn list_dir(p: &Path) -> Result<Vec<String>> {
         if name.starts_with('.') || name.contains(['\n', '\r']) {
             continue;
         }
+        // d_type comes with the entry: no extra syscall.
+        if ent.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
         out.push(name);
     }
     Ok(out)
@@ -59,6 +63,26 @@ pub fn has_entries(p: &Path) -> bool {
     };
     rd.flatten()
         .any(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+}
+
+/// Removes files left in tmp/ for more than 36 hours (the Maildir rule):
+/// crashed deliveries and spools. Best effort.
+fn clean_tmp(tmp: &Path) {
+    let Ok(rd) = fs::read_dir(tmp) else { return };
+    let limit = SystemTime::now() - std::time::Duration::from_secs(36 * 3600);
+    for ent in rd.flatten() {
+        let Ok(meta) = ent.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let newest = [meta.modified().ok(), meta.accessed().ok()]
+            .into_iter()
+            .flatten()
+            .max();
+        if newest.is_some_and(|t| t < limit) {
+            let _ = fs::remove_file(ent.path());
+        }
+    }
 }
 
 /// (mtime, size) of `name` in the open directory `dir`: fstatat avoids
@@ -153,22 +177,19 @@ fn s_size(fname: &str) -> Option<u64> {
     rest.get(..end)?.parse().ok()
 }
 
-/// Size with every bare LF counted as CRLF.
+/// Size with every bare LF counted as CRLF. `prev_cr` carries "last byte
+/// was CR" across chunks.
 pub fn crlf_size(data: &[u8], prev_cr: &mut bool) -> u64 {
     let mut extra = 0u64;
-    let mut last = 0usize;
     for i in memchr::memchr_iter(b'\n', data) {
-        let before = if i == 0 {
-            *prev_cr
-        } else {
-            data.get(i - 1) == Some(&b'\r')
+        let before = match i.checked_sub(1) {
+            None => *prev_cr,
+            Some(j) => data.get(j) == Some(&b'\r'),
         };
         if !before {
             extra += 1;
         }
-        last = i;
     }
-    let _ = last;
     if let Some(&b) = data.last() {
         *prev_cr = b == b'\r';
     }
@@ -273,6 +294,17 @@ impl Core {
     pub fn refresh_locked(&mut self, _g: &LockGuard) -> Result<bool> {
         let old = match self.refresh()? {
             Refresh::Ok => return Ok(false),
+            Refresh::Missing if !self.loaded => {
+                // First time bincimap sees this Maildir: keep the UIDs
+                // another server handed out.
+                if let Some(st) = super::import::import(&self.dir) {
+                    self.state = st;
+                    self.loaded = true;
+                    self.sig = None;
+                    return Ok(true);
+                }
+                None
+            }
             Refresh::Missing => None,
             Refresh::Corrupt(old) => old,
         };
@@ -510,6 +542,15 @@ impl Core {
                         rec.fname = std::mem::take(name);
                         dirty = true;
                     }
+                    if rec.size == 0 && rec.internal_date == 0 {
+                        // Imported record (or a truly empty 1970 file).
+                        if let Ok(m) = fs::metadata(curdir.join(&rec.fname)) {
+                            use std::os::unix::fs::MetadataExt;
+                            rec.size = m.size();
+                            rec.internal_date = m.mtime();
+                            dirty |= rec.size != 0 || rec.internal_date != 0;
+                        }
+                    }
                     records.push(rec);
                 }
                 None => gone.push(rec.uid),
@@ -595,7 +636,6 @@ impl Core {
         let tmpdir = self.dir.join("tmp");
         let curdir = self.dir.join("cur");
         let mut out = Vec::with_capacity(items.len());
-        let mut kw_dirty = false;
         let mut err = None;
         let save = now_secs();
         let modseq = self.state.highest_modseq.saturating_add(1);
@@ -612,12 +652,12 @@ impl Core {
                     let _ = fs::remove_file(tmpdir.join(&d.tmp_name));
                     continue;
                 }
-                kw_dirty = true;
             }
             let fname = make_name(&d.unique, &letters);
             let uid = self.state.uid_next;
             let Some(next) = uid.checked_add(1) else {
                 err = Some(StoreError::Cannot("Mailbox is out of UIDs".into()));
+                let _ = fs::remove_file(tmpdir.join(&d.tmp_name));
                 continue;
             };
             match fs::rename(tmpdir.join(&d.tmp_name), curdir.join(&fname)) {
@@ -645,7 +685,6 @@ impl Core {
             any = true;
             out.push(Some(uid));
         }
-        let _ = kw_dirty;
         if any {
             self.state.highest_modseq = modseq;
             self.write(&g)?;
@@ -686,6 +725,9 @@ impl MaildirMailbox {
             recent: Vec::new(),
         };
         mb.rescan()?;
+        if !read_only {
+            clean_tmp(&mb.core.dir.join("tmp"));
+        }
         Ok(mb)
     }
 
@@ -774,7 +816,14 @@ impl Mailbox for MaildirMailbox {
     }
 
     fn sync(&mut self) -> Result<bool> {
-        let now = DirKeys::of(&self.core.dir).map_err(|e| ioe("stat", &self.core.dir, e))?;
+        let now = DirKeys::of(&self.core.dir).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                // Deleted or renamed away by another session.
+                StoreError::NotFound(self.name.clone())
+            } else {
+                ioe("stat", &self.core.dir, e)
+            }
+        })?;
         if self.keys == Some(now) {
             return Ok(false);
         }
@@ -924,7 +973,8 @@ impl Mailbox for MaildirMailbox {
                             r.fname = newname;
                             r.modseq = m;
                         }
-                        if changed_flags != old || !had_info {
+                        // Adding a bare ":2," is not a flag change.
+                        if changed_flags != old {
                             changed.push((uid, changed_flags));
                         }
                         break;

@@ -6,12 +6,16 @@
 //! letters, Dovecot's format). In the root: `subscriptions` (one name per
 //! line; Binc's `.bincimap-subscribed` is read and retired).
 //!
+//! Without a state file, UIDs are imported from `dovecot-uidlist` or Binc's
+//! `bincimap-cache` ([`import`]).
+//!
 //! Submodules: [`depot`] (names, LIST, CREATE/DELETE/RENAME, subscriptions),
 //! [`mailbox`] (scan, the opened mailbox, delivery), [`state`], [`flags`],
 //! [`lock`].
 
 pub mod depot;
 pub mod flags;
+pub mod import;
 pub mod lock;
 pub mod mailbox;
 pub mod state;

@@ -22,6 +22,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::flags::unique_of;
@@ -160,12 +161,12 @@ impl State {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(1);
-        let mut uv = u32::try_from(now).unwrap_or(u32::MAX).max(1);
-        if let Some(old) = old {
-            if uv <= old {
-                uv = old.saturating_add(1);
-            }
-        }
+        // Never hand out the same UIDVALIDITY twice from one process, so a
+        // mailbox deleted and re-created within a second still changes it.
+        static LAST: AtomicU32 = AtomicU32::new(0);
+        let floor = old.unwrap_or(0).max(LAST.load(Ordering::SeqCst));
+        let uv = next_uidvalidity(now, floor);
+        LAST.fetch_max(uv, Ordering::SeqCst);
         State {
             uid_validity: uv,
             uid_next: 1,
@@ -353,6 +354,16 @@ impl State {
     }
 }
 
+/// The current time as UIDVALIDITY, but above `floor`.
+fn next_uidvalidity(now_secs: u64, floor: u32) -> u32 {
+    let uv = u32::try_from(now_secs).unwrap_or(u32::MAX).max(1);
+    if uv <= floor {
+        floor.saturating_add(1)
+    } else {
+        uv
+    }
+}
+
 /// Reads the state file. Ok(None) = no file; Ok(Some((Err(old_uv), sig))) =
 /// unparsable.
 #[allow(clippy::type_complexity)]
@@ -512,7 +523,10 @@ mod tests {
             .unwrap()
             .replace("M 5 ", "M 2 ");
         assert!(State::parse(dup.as_bytes()).is_err());
-        let fresh = State::fresh(Some(u32::MAX - 1));
-        assert_eq!(fresh.uid_validity, u32::MAX);
+        assert_eq!(next_uidvalidity(100, 200), 201);
+        assert_eq!(next_uidvalidity(300, 200), 300);
+        let a = State::fresh(None);
+        let b = State::fresh(Some(a.uid_validity));
+        assert!(b.uid_validity > a.uid_validity);
     }
 }

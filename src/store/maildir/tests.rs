@@ -149,8 +149,10 @@ fn create_delete_rename() {
             "INBOX/z/y/b/c"
         ]
     );
+    let mut open = s.open("INBOX/x", false).unwrap();
     s.delete("INBOX/x").unwrap();
     assert!(!s.exists("INBOX/x").unwrap());
+    assert!(matches!(open.sync(), Err(StoreError::NotFound(_))));
 }
 
 #[test]
@@ -224,7 +226,19 @@ fn append_reopen_keeps_uids_and_dates() {
     assert!(!spool.exists(), "spooled file is renamed away");
     assert_eq!(uv, uv2);
     assert_eq!((u1, u2), (1, 2));
+    let old_tmp = s.spool_dir().join("stale");
+    fs::write(&old_tmp, b"x").unwrap();
+    let f = fs::File::options().write(true).open(&old_tmp).unwrap();
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 3600);
+    f.set_times(fs::FileTimes::new().set_accessed(past).set_modified(past))
+        .unwrap();
+    let fresh_tmp = s.spool_dir().join("fresh");
+    fs::write(&fresh_tmp, b"x").unwrap();
     let mut mb = s.open("INBOX", false).unwrap();
+    assert!(
+        !old_tmp.exists() && fresh_tmp.exists(),
+        "tmp/ cleaned after 36 h"
+    );
     assert_eq!(mb.uid_validity(), uv);
     assert_eq!(uids(&*mb), vec![1, 2]);
     assert_eq!(mb.messages()[0].internal_date, 123456);
@@ -582,6 +596,34 @@ fn concurrent_handles_and_processes() {
             }
         })
     };
+    // A MUA renaming files in cur/ (flag changes) without any lock.
+    let mua = {
+        let root = root.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let cur = root.join("cur");
+            let mut n = 0u32;
+            while !done.load(Ordering::SeqCst) {
+                let names: Vec<String> = fs::read_dir(&cur)
+                    .unwrap()
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect();
+                for name in names.iter().step_by(7) {
+                    let (u, l) = super::flags::split_name(name);
+                    let l = l.unwrap_or("");
+                    let nl = if l.contains('F') {
+                        l.replace('F', "")
+                    } else {
+                        super::flags::sorted_letters(&format!("{l}F"))
+                    };
+                    let _ = fs::rename(cur.join(name), cur.join(format!("{u}:2,{nl}")));
+                    n += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            n
+        })
+    };
     // A second process.
     let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
@@ -661,6 +703,8 @@ fn concurrent_handles_and_processes() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     done.store(true, Ordering::SeqCst);
     let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let renames = mua.join().unwrap();
+    assert!(renames > 0);
 
     let fin = s.open_maildir("INBOX", true).unwrap();
     let final_map: BTreeMap<Uid, String> = fin
@@ -671,6 +715,11 @@ fn concurrent_handles_and_processes() {
     // Every file exactly once, with one UID.
     let total = DELIVERIES + 40 + results.iter().map(|r| r.1.len()).sum::<usize>();
     assert_eq!(final_map.len(), total);
+    assert_eq!(
+        fin.uid_next() as usize,
+        total + 1,
+        "a UID was handed out twice"
+    );
     let names: HashSet<&String> = final_map.values().collect();
     assert_eq!(names.len(), total, "a file got two UIDs");
     assert_eq!(fs::read_dir(root.join("cur")).unwrap().count(), total);
@@ -828,4 +877,84 @@ fn duplicate_unique_names_are_split() {
     assert_eq!(fs::read_dir(&cur).unwrap().count(), 2);
     let mb2 = s.open_maildir("INBOX", true).unwrap();
     assert_eq!(mb2.unique_name(1), mb.unique_name(1));
+}
+
+#[test]
+fn recreated_mailbox_gets_new_uidvalidity() {
+    let (_d, s) = store();
+    s.create("INBOX/r").unwrap();
+    let (uv1, _) = s
+        .append(
+            "INBOX/r",
+            MessageSource::Bytes(b"a\n"),
+            &Flags::default(),
+            None,
+        )
+        .unwrap();
+    s.delete("INBOX/r").unwrap();
+    s.create("INBOX/r").unwrap();
+    let (uv2, uid) = s
+        .append(
+            "INBOX/r",
+            MessageSource::Bytes(b"b\n"),
+            &Flags::default(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(uid, 1);
+    assert_ne!(uv1, uv2);
+}
+
+#[test]
+fn keywords_beyond_26_are_ignored_and_sizes_persist() {
+    let (_d, s) = store();
+    deliver(&s.root, "1.k.host", "a\nb\n");
+    fs::create_dir(s.root.join("cur").join("not-a-message")).unwrap();
+    let mut mb = s.open_maildir("INBOX", false).unwrap();
+    assert_eq!(uids(&mb), vec![1]);
+    let many = Flags {
+        system: 0,
+        keywords: (0..30).map(|i| format!("kw{i}")).collect(),
+    };
+    let ch = mb.store_flags(&[1], StoreOp::Add, &many).unwrap();
+    assert_eq!(ch.len(), 1);
+    assert_eq!(ch[0].1.keywords.len(), 26);
+    assert_eq!(mb.keywords().len(), 26);
+    assert!(!mb.messages()[0].flags.has_keyword("kw29"));
+    // RFC822.SIZE computed once, then written with the next state write.
+    assert_eq!(mb.rfc822_size(1).unwrap(), 6);
+    mb.store_flags(&[1], StoreOp::Add, &seen()).unwrap();
+    let st = State::parse(&fs::read(s.root.join(STATE_FILE)).unwrap()).unwrap();
+    assert_eq!(st.records[0].vsize, 6);
+}
+
+#[test]
+fn dovecot_uids_are_kept_on_migration() {
+    let (_d, s) = store();
+    let cur = s.root.join("cur");
+    fs::write(cur.join("100.a.host,S=2:2,S"), "a\n").unwrap();
+    fs::write(cur.join("101.b.host:2,"), "bb\n").unwrap();
+    deliver(&s.root, "102.c.host", "c\n");
+    fs::write(
+        s.root.join("dovecot-uidlist"),
+        "3 V1234 N20 G00\n7 :100.a.host,S=2\n12 W3 :101.b.host\n",
+    )
+    .unwrap();
+    let mb = s.open_maildir("INBOX", false).unwrap();
+    assert_eq!(mb.uid_validity(), 1234);
+    assert_eq!(uids(&mb), vec![7, 12, 20]);
+    assert!(mb.messages()[0].flags.has(Flags::SEEN));
+    assert_eq!(mb.messages()[1].size, Some(3));
+    assert!(mb.messages()[1].internal_date > 0);
+    assert!(!mb.is_recent(7) && mb.is_recent(20));
+    assert_eq!(mb.uid_next(), 21);
+}
+
+#[test]
+fn crlf_size_across_chunks() {
+    let mut cr = false;
+    let a = mailbox::crlf_size(b"a\r", &mut cr);
+    let b = mailbox::crlf_size(b"\nb\n", &mut cr);
+    assert_eq!(a + b, 6); // "a\r\nb\n": one bare LF
+    assert_eq!(mailbox::crlf_size(b"\n\n", &mut false), 4);
 }
