@@ -329,7 +329,8 @@ impl Ctx<'_> {
                         v.get(s..).unwrap_or(&[]),
                     )
                 }
-                None => (content.to_vec(), &[][..]),
+                // a line without ':' matches no field name (Dovecot)
+                None => (Vec::new(), &[][..]),
             };
             value.extend_from_slice(first_val);
             while end < self.d.len() && matches!(self.d.get(end), Some(b' ' | b'\t')) {
