@@ -83,7 +83,11 @@ fn write_addresses(out: &mut Vec<u8>, a: Option<&Vec<Address>>) {
     out.push(b'(');
     for ad in list {
         out.push(b'(');
-        nstring_nolf(out, ad.name.as_deref());
+        // display names are written "for humans": whitespace collapsed
+        match ad.name.as_deref() {
+            None => out.extend_from_slice(b"NIL"),
+            Some(n) => string_for_humans(out, &nul_to_fffd(n)),
+        }
         out.push(b' ');
         nstring_nolf(out, ad.route.as_deref());
         out.push(b' ');
@@ -256,8 +260,9 @@ fn write_single(out: &mut Vec<u8>, p: &Part, data: &[u8], extended: bool) {
     nstring_nolf(out, d.description.as_deref());
     out.push(b' ');
     match &d.cte {
-        Some(c) => write_string(out, c),
-        None => out.extend_from_slice(b"\"7bit\""),
+        // Dovecot normalises 7bit (the default) to lower case
+        Some(c) if !c.eq_ignore_ascii_case(b"7bit") => write_string(out, c),
+        _ => out.extend_from_slice(b"\"7bit\""),
     }
     let body = data.get(p.body_start..p.body_end).unwrap_or(&[]);
     out.extend_from_slice(format!(" {}", body.len()).as_bytes());
