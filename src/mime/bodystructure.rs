@@ -260,8 +260,9 @@ fn write_single(out: &mut Vec<u8>, p: &Part, data: &[u8], extended: bool) {
     nstring_nolf(out, d.description.as_deref());
     out.push(b' ');
     match &d.cte {
-        // Dovecot normalises 7bit (the default) to lower case
-        Some(c) if !c.eq_ignore_ascii_case(b"7bit") => write_string(out, c),
+        // Dovecot normalises 7bit (the default) to lower case, but only in
+        // BODYSTRUCTURE; BODY keeps the header's spelling
+        Some(c) if !(extended && c.eq_ignore_ascii_case(b"7bit")) => write_string(out, c),
         _ => out.extend_from_slice(b"\"7bit\""),
     }
     let body = data.get(p.body_start..p.body_end).unwrap_or(&[]);

@@ -325,7 +325,8 @@ impl Ctx<'_> {
                         s = 1;
                     }
                     (
-                        content.get(..n).unwrap_or(&[]).to_vec(),
+                        // names are C strings in Dovecot: a NUL ends them
+                        cstr(content.get(..n).unwrap_or(&[])),
                         v.get(s..).unwrap_or(&[]),
                     )
                 }
