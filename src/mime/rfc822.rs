@@ -510,6 +510,8 @@ fn content_type_inner(p: &mut Parser, s: &mut Vec<u8>) -> i32 {
     }
     p.pos += 1;
     if p.skip_lwsp() <= 0 {
+        // "text/" with nothing after it voids the type too
+        s.clear();
         return -1;
     }
     s.push(b'/');
@@ -775,6 +777,9 @@ impl AddrParser<'_> {
                 self.addr.name = Some(s);
             } else if !quoted {
                 self.addr.domain = Some(Vec::new());
+            } else if self.addr.mailbox.as_ref().is_some_and(|m| !m.is_empty()) {
+                // a lone "Display Name" is a name without an address
+                self.addr.name = self.addr.mailbox.take();
             }
             self.invalid = true;
             ret = -1;
