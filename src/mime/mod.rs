@@ -110,7 +110,7 @@ impl Message {
     /// BODY/BODYSTRUCTURE as exact wire bytes.
     pub fn body_structure_bytes(&self, extended: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        bodystructure::write_part(&mut out, &self.root, &self.data, extended);
+        bodystructure::write_root(&mut out, &self.root, &self.data, extended);
         out
     }
 
@@ -199,7 +199,12 @@ impl Message {
                 .iter()
                 .any(|n| n.as_bytes().eq_ignore_ascii_case(&f.name));
             if hit == include {
-                out.extend_from_slice(self.data.get(base + f.start..base + f.end).unwrap_or(&[]));
+                let raw = self.data.get(base + f.start..base + f.end).unwrap_or(&[]);
+                if include {
+                    push_filtered_lines(&mut out, raw);
+                } else {
+                    out.extend_from_slice(raw);
+                }
             }
         }
         let add_eoh = if nested { eoh } else { include || eoh };
@@ -312,6 +317,23 @@ fn collect_text(p: &Part, data: &[u8], out: &mut String) {
         out.push('\n');
     }
     out.push_str(&decode::to_utf8(&raw, charset));
+}
+
+/// Header lines as Dovecot writes them for HEADER.FIELDS (not .NOT): a run
+/// of CRs before the line's CRLF collapses into that CRLF.
+fn push_filtered_lines(out: &mut Vec<u8>, raw: &[u8]) {
+    for line in raw.split_inclusive(|&c| c == b'\n') {
+        match line.strip_suffix(b"\r\n") {
+            Some(mut body) => {
+                while let Some(b) = body.strip_suffix(b"\r") {
+                    body = b;
+                }
+                out.extend_from_slice(body);
+                out.extend_from_slice(b"\r\n");
+            }
+            None => out.extend_from_slice(line),
+        }
+    }
 }
 
 /// NUL cannot be sent in IMAP strings; Dovecot sends 0x80 instead.

@@ -510,10 +510,19 @@ fn content_type_inner(p: &mut Parser, s: &mut Vec<u8>) -> i32 {
     }
     p.pos += 1;
     if p.skip_lwsp() <= 0 {
+        // "text/" with nothing after it voids the type too
+        s.clear();
         return -1;
     }
     s.push(b'/');
-    p.parse_mime_token(s)
+    let before = s.len();
+    let ret = p.parse_mime_token(s);
+    // an empty subtype, or anything but ';' after it, voids the type
+    if s.len() == before || (ret > 0 && p.peek() != Some(b';')) {
+        s.clear();
+        return -1;
+    }
+    ret
 }
 
 /// The bare type/subtype (for the parser's flags) and whether it parsed.
@@ -768,6 +777,9 @@ impl AddrParser<'_> {
                 self.addr.name = Some(s);
             } else if !quoted {
                 self.addr.domain = Some(Vec::new());
+            } else if self.addr.mailbox.as_ref().is_some_and(|m| !m.is_empty()) {
+                // a lone "Display Name" is a name without an address
+                self.addr.name = self.addr.mailbox.take();
             }
             self.invalid = true;
             ret = -1;
