@@ -20,10 +20,10 @@
 //!   calendar date, and a message without a valid Date: counts as sent on
 //!   1-Jan-1970 (Dovecot's date 0; it does *not* fall back to INTERNALDATE).
 //!
-//! Message data comes from [`Message`]: `body_text()` for BODY/TEXT and
-//! `date()` for SENT*; header fields are read from `raw()` by `header`,
-//! which reproduces Dovecot's unfolding and covers every part's header for
-//! TEXT. The results of the dovecot_diff.py battery on CPython's email
+//! Message data comes from [`Message`]: `date()` for SENT*, and `raw()`,
+//! which `header` reads the way Dovecot's SEARCH does (its unfolding, every
+//! part's header for TEXT, text/* *and* message/* bodies for BODY, nested
+//! multiparts reusing a boundary); decoding is the mime module's. The results of the dovecot_diff.py battery on CPython's email
 //! corpus, and of many probes, are kept as tests (src/search/tests.rs).
 
 mod address;
@@ -199,16 +199,16 @@ pub fn matches(
         }
         Body(s) => {
             let key = fold::fold(s);
-            key.is_empty() || fold::contains_folded(&c.message()?.body_text(), &key)
+            key.is_empty()
+                || fold::contains_folded(&header::search_text(c.message()?.raw()).body, &key)
         }
         Text(s) => {
             let key = fold::fold(s);
             if key.is_empty() {
                 true
             } else {
-                let m = c.message()?;
-                fold::contains_folded(&header::all_header_text(m.raw()), &key)
-                    || fold::contains_folded(&m.body_text(), &key)
+                let t = header::search_text(c.message()?.raw());
+                fold::contains_folded(&t.headers, &key) || fold::contains_folded(&t.body, &key)
             }
         }
         Not(k) => !matches(k, c, ctx)?,
