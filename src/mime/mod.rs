@@ -167,9 +167,11 @@ impl Message {
                 match t {
                     SectionText::Text => Some(self.slice(part.body_start, part.body_end)),
                     SectionText::Header => Some(self.slice(part.hdr_start, part.body_start)),
-                    SectionText::HeaderFields(names) => Some(self.header_fields(part, names, true)),
+                    SectionText::HeaderFields(names) => {
+                        Some(self.header_fields(part, names, true, numbered))
+                    }
                     SectionText::HeaderFieldsNot(names) => {
-                        Some(self.header_fields(part, names, false))
+                        Some(self.header_fields(part, names, false, numbered))
                     }
                     SectionText::Mime => None,
                 }
@@ -177,20 +179,37 @@ impl Message {
         }
     }
 
-    fn header_fields(&self, part: &Part, names: &[String], include: bool) -> Vec<u8> {
+    /// HEADER.FIELDS[.NOT]. For the top-level header Dovecot filters the
+    /// header and adds a missing blank line (FIELDS only). For an embedded
+    /// message it filters a stream that starts at the part and is not
+    /// limited to it: header lines are read until the next blank line, even
+    /// past a boundary, and the blank line is only added when found.
+    fn header_fields(&self, part: &Part, names: &[String], include: bool, nested: bool) -> Vec<u8> {
+        let reparsed;
+        let (fields, base, eoh) = if nested {
+            let rest = self.data.get(part.hdr_start..).unwrap_or(&[]);
+            reparsed = part::parse_header(rest).0;
+            (&reparsed.fields, part.hdr_start, reparsed.eoh.is_some())
+        } else {
+            (&part.header.fields, 0, part.header.eoh.is_some())
+        };
         let mut out = Vec::new();
-        for f in &part.header.fields {
+        for f in fields {
             let hit = names
                 .iter()
                 .any(|n| n.as_bytes().eq_ignore_ascii_case(&f.name));
             if hit == include {
-                out.extend_from_slice(self.data.get(f.start..f.end).unwrap_or(&[]));
+                out.extend_from_slice(self.data.get(base + f.start..base + f.end).unwrap_or(&[]));
             }
         }
-        // HEADER.FIELDS always ends with a blank line; .NOT only when the
-        // header had one (Dovecot)
-        if include || part.header.eoh.is_some() {
-            out.extend_from_slice(b"\r\n");
+        let add_eoh = if nested { eoh } else { include || eoh };
+        if add_eoh {
+            // after a dangling CR (last line without LF) only LF is added
+            if out.ends_with(b"\r") {
+                out.push(b'\n');
+            } else {
+                out.extend_from_slice(b"\r\n");
+            }
         }
         out
     }
@@ -204,6 +223,24 @@ impl Message {
             .iter()
             .filter(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
             .map(|f| decode::decode_2047(&decode::unfold(&f.value)))
+            .collect()
+    }
+
+    /// Address header values the way Dovecot's SEARCH sees them: each field
+    /// parsed as an address list, written back as `Name <box@domain>`,
+    /// `box@domain` or `group: ...;`, then RFC 2047-decoded. Use this for
+    /// SEARCH FROM/TO/CC/BCC (e.g. a comment name `a@b (Ann)` becomes
+    /// `Ann <a@b>`, so searching "Ann" matches as in Dovecot).
+    pub fn address_search_values(&self, name: &str) -> Vec<String> {
+        self.root
+            .header
+            .fields
+            .iter()
+            .filter(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| {
+                let list = rfc822::parse_addresses(&f.value).unwrap_or_default();
+                decode::decode_2047(&rfc822::write_addresses_for_search(&list))
+            })
             .collect()
     }
 

@@ -9,8 +9,9 @@ use super::rfc822::{self, Address, Params};
 pub(crate) const MAX_NESTED: usize = 100;
 /// Total part limit (Dovecot's default max_total_mime_parts).
 pub(crate) const MAX_TOTAL: usize = 10000;
-/// Boundaries longer than this are truncated (Dovecot: BOUNDARY_STRING_MAX_LEN).
-const BOUNDARY_MAX: usize = 70;
+/// Boundaries longer than this are truncated (Dovecot's
+/// BOUNDARY_STRING_MAX_LEN, measured: 80).
+const BOUNDARY_MAX: usize = 80;
 
 /// One header field: name, unfolded-with-LF value, raw byte range.
 #[derive(Debug, Clone)]
@@ -296,9 +297,6 @@ impl Ctx<'_> {
                     Stop::Eof => p,
                 };
                 let stop = self.stop_at(p, true, bi, epi);
-                if let Some(last) = h.fields.last_mut() {
-                    last.end = last.end.min(end);
-                }
                 return (h, end.max(pos), Some(stop));
             }
             first = false;
@@ -425,6 +423,7 @@ impl Ctx<'_> {
         if let Some(stop) = hstop {
             // header cut short by a boundary: no body
             part.body_end = body_start;
+            self.empty_child(&mut part, depth);
             return (part, stop);
         }
         // Dovecot checks for a boundary once more right after the blank
@@ -446,6 +445,7 @@ impl Ctx<'_> {
                     part.header.eoh = None;
                     part.body_start = eoh_start;
                     part.body_end = eoh_start;
+                    self.empty_child(&mut part, depth);
                     let stop = self.stop_at(eoh_end, true, bi, epi);
                     return (part, stop);
                 }
@@ -482,6 +482,11 @@ impl Ctx<'_> {
                         }
                         self.bounds.truncate(level + 1);
                         let child_start = line_end(self.d, line);
+                        if self.d.get(child_start.wrapping_sub(1)) != Some(&b'\n') {
+                            // boundary line cut by EOF: no part follows
+                            s = Stop::Eof;
+                            break;
+                        }
                         let (child, cs) = self.part(child_start, depth + 1, true, digest, false);
                         part.children.push(child);
                         s = cs;
@@ -504,6 +509,30 @@ impl Ctx<'_> {
         };
         fix_ends(&mut part);
         (part, stop)
+    }
+}
+
+impl Ctx<'_> {
+    /// A message/rfc822 part whose body was cut off still gets its (empty)
+    /// message child, as in Dovecot.
+    fn empty_child(&mut self, part: &mut Part, depth: usize) {
+        if part.flags & F_RFC822 == 0 {
+            return;
+        }
+        if depth + 1 >= MAX_NESTED || self.total >= MAX_TOTAL {
+            part.flags &= !F_RFC822;
+            return;
+        }
+        self.total += 1;
+        let at = part.body_start;
+        part.children.push(Part {
+            hdr_start: at,
+            body_start: at,
+            body_end: at,
+            flags: F_TEXT,
+            envelope: Some(Envelope::default()),
+            ..Part::default()
+        });
     }
 }
 

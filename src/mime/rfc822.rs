@@ -477,7 +477,7 @@ pub(crate) fn parse_params(p: &mut Parser) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// Content-Type value split as Dovecot does: (type, subtype, params);
 /// params are not parsed when the type itself is broken.
-pub(crate) fn parse_content_type(value: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>) {
+pub(crate) fn parse_content_type(value: &[u8]) -> (Vec<u8>, Vec<u8>, Params) {
     let mut p = Parser::new(value);
     p.skip_lwsp();
     let mut s = Vec::new();
@@ -634,9 +634,10 @@ impl AddrParser<'_> {
             if ret <= 0 || self.p.peek() != Some(b'.') {
                 break;
             }
+            // no whitespace allowed after a dot here (Dovecot)
             self.p.pos += 1;
             s.push(b'.');
-            ret = self.p.skip_lwsp();
+            ret = self.p.more();
             if ret <= 0 {
                 break;
             }
@@ -876,4 +877,92 @@ pub(crate) fn parse_addresses(value: &[u8]) -> Option<Vec<Address>> {
     } else {
         Some(ap.out)
     }
+}
+
+/// Quotes a phrase or local part when it has characters outside atext
+/// (Dovecot's str_append_maybe_escape).
+fn maybe_quote(out: &mut Vec<u8>, s: &[u8], allow_space: bool) {
+    let plain = !s.is_empty()
+        && s.iter()
+            .all(|&c| is_atext(c) || c == b'.' || (allow_space && c == b' '));
+    if plain {
+        out.extend_from_slice(s);
+        return;
+    }
+    out.push(b'"');
+    for &c in s {
+        if c == b'"' || c == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(c);
+    }
+    out.push(b'"');
+}
+
+/// Dovecot's message_address_write, used for SEARCH on address headers;
+/// the FILL_MISSING placeholders are written as empty strings.
+pub(crate) fn write_addresses_for_search(list: &[Address]) -> Vec<u8> {
+    fn real(v: &Option<Vec<u8>>) -> &[u8] {
+        match v.as_deref() {
+            Some(b"MISSING_MAILBOX") | Some(b"MISSING_DOMAIN") | None => b"",
+            Some(x) => x,
+        }
+    }
+    let mut out = Vec::new();
+    let mut first = true;
+    let mut in_group = false;
+    for a in list {
+        if !first {
+            out.extend_from_slice(b", ");
+        }
+        first = false;
+        if a.domain.is_none() {
+            if !in_group {
+                match a.mailbox.as_deref() {
+                    Some(m) if !m.is_empty() => {
+                        if memchr::memmem::find(m, b"=?").is_some() {
+                            out.extend_from_slice(m);
+                        } else {
+                            maybe_quote(&mut out, m, true);
+                        }
+                    }
+                    _ => out.extend_from_slice(b"\"\""),
+                }
+                out.extend_from_slice(b": ");
+                first = true;
+            } else {
+                if out.ends_with(b", ") {
+                    out.truncate(out.len() - 2);
+                }
+                out.push(b';');
+            }
+            in_group = !in_group;
+            continue;
+        }
+        let name = a.name.as_deref().unwrap_or(b"");
+        if name.is_empty() && a.route.is_none() {
+            maybe_quote(&mut out, real(&a.mailbox), false);
+            out.push(b'@');
+            out.extend_from_slice(real(&a.domain));
+        } else {
+            if !name.is_empty() {
+                if memchr::memmem::find(name, b"=?").is_some() {
+                    out.extend_from_slice(name);
+                } else {
+                    maybe_quote(&mut out, name, true);
+                }
+                out.push(b' ');
+            }
+            out.push(b'<');
+            if let Some(r) = &a.route {
+                out.extend_from_slice(r);
+                out.push(b':');
+            }
+            maybe_quote(&mut out, real(&a.mailbox), false);
+            out.push(b'@');
+            out.extend_from_slice(real(&a.domain));
+            out.push(b'>');
+        }
+    }
+    out
 }

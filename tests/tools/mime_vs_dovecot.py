@@ -41,7 +41,7 @@ def sections_for(bs):
             if s not in secs:
                 secs.append(s)
         if is_msg:
-            for s in (p + ".HEADER", p + ".TEXT", p + ".HEADER.FIELDS (SUBJECT FROM)"):
+            for s in (p + ".HEADER", p + ".TEXT", p + ".HEADER.FIELDS (SUBJECT FROM)", p + ".HEADER.FIELDS.NOT (SUBJECT)"):
                 if s not in secs:
                     secs.append(s)
     return secs
