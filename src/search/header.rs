@@ -24,13 +24,12 @@ use crate::mime::decode::{decode_2047, decode_cte, to_utf8};
 /// Nesting and part-count limits, as the mime parser's (Dovecot's) limits.
 const MAX_DEPTH: usize = 100;
 const MAX_PARTS: usize = 10_000;
+const BOUNDARY_MAX: usize = 80;
 
 /// One header field, unfolded, not decoded.
 pub struct Field<'a> {
     /// The name without trailing whitespace.
     pub name: &'a [u8],
-    /// The line up to the colon as written (`X-C ` in `X-C : v`).
-    pub raw_name: &'a [u8],
     /// Everything after the colon, leading whitespace included.
     pub raw_value: Vec<u8>,
 }
@@ -77,15 +76,41 @@ pub fn fields(data: &[u8]) -> Vec<Field<'_>> {
             _ => {
                 open = false;
                 if let Some(colon) = memchr::memchr(b':', line) {
-                    let raw_name = line.get(..colon).unwrap_or_default();
                     out.push(Field {
-                        name: trim_end(raw_name),
-                        raw_name,
+                        name: trim_end(line.get(..colon).unwrap_or_default()),
                         raw_value: line.get(colon + 1..).unwrap_or_default().to_vec(),
                     });
                     open = true;
                 }
             }
+        }
+    }
+    out
+}
+
+/// The header block at the start of `data` as logical lines: continuation
+/// lines joined (their first whitespace becoming one space), lines without
+/// a colon kept too, since Dovecot's TEXT searches them.
+pub fn logical_lines(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let rest = data.get(pos..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).map_or(data.len(), |i| pos + i);
+        let mut line = data.get(pos..end).unwrap_or_default();
+        pos = end.saturating_add(1);
+        if let Some(stripped) = line.strip_suffix(b"\r") {
+            line = stripped;
+        }
+        if line.is_empty() {
+            break;
+        }
+        match (line.split_first(), out.last_mut()) {
+            (Some((b' ' | b'\t', rest)), Some(last)) => {
+                last.push(b' ');
+                last.extend_from_slice(rest);
+            }
+            _ => out.push(line.to_vec()),
         }
     }
     out
@@ -222,15 +247,13 @@ impl Walker<'_> {
         let hdr = self.d.get(pos..p).unwrap_or_default();
         let mut ctype: Option<Vec<u8>> = None;
         let mut cte: Option<Vec<u8>> = None;
-        for f in fields(hdr) {
-            // As written: `Name:value`, `X-C :  v` (Dovecot's TEXT does not
-            // match `"Subject: x"` in `Subject:x`).
-            self.out
-                .headers
-                .push_str(&String::from_utf8_lossy(f.raw_name));
-            self.out.headers.push(':');
-            self.out.headers.push_str(&decode_2047(&f.raw_value));
+        // As written: `Name:value`, `X-C :  v` (Dovecot's TEXT does not
+        // match `"Subject: x"` in `Subject:x`), and lines without a colon.
+        for line in logical_lines(hdr) {
+            self.out.headers.push_str(&decode_2047(&line));
             self.out.headers.push('\n');
+        }
+        for f in fields(hdr) {
             if ctype.is_none() && f.name.eq_ignore_ascii_case(b"content-type") {
                 ctype = Some(f.value().to_vec());
             } else if cte.is_none() && f.name.eq_ignore_ascii_case(b"content-transfer-encoding") {
@@ -247,7 +270,9 @@ impl Walker<'_> {
         let descend = depth < MAX_DEPTH && self.budget > 0;
         self.budget = self.budget.saturating_sub(1);
         if mime_type.starts_with(b"multipart/") {
-            if let (Some(b), true) = (boundary, descend) {
+            if let (Some(mut b), true) = (boundary, descend) {
+                // Dovecot's BOUNDARY_STRING_MAX_LEN.
+                b.truncate(BOUNDARY_MAX);
                 return self.multipart(body_start, b, mime_type == b"multipart/digest", depth);
             }
             return self.scan(body_start);
