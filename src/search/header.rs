@@ -17,9 +17,15 @@
 //!   multipart reusing its parent's boundary takes the following parts, as
 //!   in Dovecot's parser.
 //!
-//! RFC 2047, transfer-encoding and charset decoding are the mime module's.
+//! - base64 stops at the first `=` or invalid character, and
+//!   quoted-printable drops trailing whitespace of lines (Dovecot's
+//!   decoders; the mime module's are more lenient).
+//!
+//! RFC 2047 and charset decoding are the mime module's. Known difference:
+//! an encoded word in an unknown charset is kept as lossy text; Dovecot
+//! turns it into something no probe could match.
 
-use crate::mime::decode::{decode_2047, decode_cte, to_utf8};
+use crate::mime::decode::{decode_2047, to_utf8};
 
 /// Nesting and part-count limits, as the mime parser's (Dovecot's) limits.
 const MAX_DEPTH: usize = 100;
@@ -346,6 +352,84 @@ impl Walker<'_> {
     }
 }
 
+/// Undoes a Content-Transfer-Encoding the way Dovecot's SEARCH does.
+fn decode_cte(body: &[u8], cte: Option<&[u8]>) -> Vec<u8> {
+    match cte {
+        Some(c) if c.eq_ignore_ascii_case(b"base64") => decode_base64(body),
+        Some(c) if c.eq_ignore_ascii_case(b"quoted-printable") => decode_qp(body),
+        _ => body.to_vec(),
+    }
+}
+
+/// Base64 as Dovecot decodes it for SEARCH: whitespace is skipped, and
+/// decoding ends at the first `=` (padding) or at the first invalid
+/// character (`SGVsbG8=d29y` is just "Hello"; `!!!` first means nothing).
+fn decode_base64(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut n = 0u8;
+    for &c in input {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            _ => break,
+        };
+        acc = (acc << 6) | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            acc = 0;
+            n = 0;
+        }
+    }
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
+    out
+}
+
+/// Quoted-printable as Dovecot decodes it for SEARCH: trailing whitespace
+/// of each line is dropped, `=` at the end of a line joins it to the next,
+/// `=XX` takes either case, and any other `=` stays as it is.
+fn decode_qp(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut lines = input.split(|&c| c == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let had_newline = lines.peek().is_some();
+        let mut l = line.strip_suffix(b"\r").unwrap_or(line);
+        while let Some(t) = l.strip_suffix(b" ").or_else(|| l.strip_suffix(b"\t")) {
+            l = t;
+        }
+        let soft = l.last() == Some(&b'=');
+        if soft {
+            l = l.get(..l.len() - 1).unwrap_or_default();
+        }
+        let mut i = 0;
+        while let Some(&c) = l.get(i) {
+            if c == b'=' {
+                let hex = |k: usize| l.get(k).and_then(|h| (*h as char).to_digit(16));
+                if let (Some(h), Some(lo)) = (hex(i + 1), hex(i + 2)) {
+                    out.push((h * 16 + lo) as u8);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(c);
+            i += 1;
+        }
+        if had_newline && !soft {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
 /// Lowercased `type/subtype`, boundary and charset of a Content-Type.
 fn content_type(v: &[u8]) -> (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>) {
     let semi = v.iter().position(|&c| c == b';');
@@ -450,6 +534,25 @@ mod tests {
         assert!(!t.contains("preamble"));
         assert!(!t.contains("Epilogue"));
         assert!(!t.contains("body"));
+    }
+
+    #[test]
+    fn base64_stops_like_dovecot() {
+        assert_eq!(
+            decode_base64(b"SGVsbG8g\r\nd29y bGQ=\r\n!!!"),
+            b"Hello world"
+        );
+        assert_eq!(decode_base64(b"SGVsbG8=d29ybGQ="), b"Hello");
+        assert_eq!(decode_base64(b"!!!\r\nSGVsbG8="), b"");
+        assert_eq!(decode_base64(b"SGVsbG8gd29ybGQ"), b"Hello world");
+    }
+
+    #[test]
+    fn qp_like_dovecot() {
+        assert_eq!(decode_qp(b"soft= \r\nbreak\r\n"), b"softbreak\n");
+        assert_eq!(decode_qp(b"caf=c3=A9 =XY =4"), "café =XY =4".as_bytes());
+        assert_eq!(decode_qp(b"space   \r\nnext"), b"space\nnext");
+        assert_eq!(decode_qp(b"a=3Db =\r\n=\r\nc\r\n"), b"a=b c\n");
     }
 
     #[test]
