@@ -258,11 +258,23 @@ fn internal_date(info: &MessageInfo) -> NaiveDate {
 }
 
 /// The Date: field's calendar date in its own timezone; 1-Jan-1970 when the
-/// field is missing or unparsable (Dovecot's date 0).
+/// field is missing or unparsable (Dovecot's date 0). Dovecot keeps the
+/// sent date as an unsigned 32-bit time, so a date before 1970 (or after
+/// 2106) wraps around, and we do the same: `Date: 13 Feb 1969` matches
+/// `SENTSINCE 2-Jul-2003` there.
 fn sent_date(m: &Message) -> NaiveDate {
-    m.date()
-        .map(|d| d.date_naive())
-        .unwrap_or(chrono::DateTime::UNIX_EPOCH.date_naive())
+    let epoch = chrono::DateTime::UNIX_EPOCH.date_naive();
+    let Some(d) = m.date() else {
+        return epoch;
+    };
+    let t = d.timestamp();
+    if (0..=i64::from(u32::MAX)).contains(&t) {
+        return d.date_naive();
+    }
+    let wrapped = i64::from(t as u32) + i64::from(d.offset().local_minus_utc());
+    chrono::DateTime::from_timestamp(wrapped, 0)
+        .map(|x| x.date_naive())
+        .unwrap_or(epoch)
 }
 
 /// FROM/TO/CC/BCC: the key against each field's normalised address form.

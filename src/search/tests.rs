@@ -1133,3 +1133,22 @@ fn part_walk_quirks_dovecot() {
     assert_eq!(run(&mut m, "TEXT \"hidden\""), NONE);
     assert_eq!(run(&mut m, "TEXT \"charset=us-ascii\""), [3]);
 }
+
+#[test]
+fn sent_date_before_1970_wraps_like_dovecot() {
+    let mut m = vec![Fake::new(
+        1,
+        "Date:\n Thu, 13\n Feb 1969 23:32 -0330 (Newfoundland Time)\n\nx\n",
+    )];
+    assert_eq!(run(&mut m, "SENTSINCE 2-Jul-2003"), [1]);
+    assert_eq!(run(&mut m, "SENTBEFORE 2-Jan-1970"), NONE);
+    assert_eq!(run(&mut m, "SENTON 13-Feb-1969"), NONE);
+    assert_eq!(run(&mut m, "SENTON 1-Jan-1970"), NONE);
+    let mut m = vec![
+        Fake::new(1, "Date: Fri, 1 Jan 1960 00:00:00 +0000\n\nx\n"),
+        Fake::new(2, "Date: Fri, 1 Jan 2200 12:00:00 +0200\n\nx\n"),
+    ];
+    assert_eq!(run(&mut m, "SENTON 6-Feb-2096"), [1]);
+    assert_eq!(run(&mut m, "SENTON 25-Nov-2063"), [2]);
+    assert_eq!(run(&mut m, "SENTSINCE 1-Jan-2199"), NONE);
+}
