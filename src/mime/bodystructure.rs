@@ -1,7 +1,7 @@
 //! ENVELOPE and BODY/BODYSTRUCTURE output in IMAP syntax, following
 //! Dovecot's imap-envelope.c and imap-bodystructure.c.
 
-use super::part::{Envelope, Part, F_RFC822};
+use super::part::{Envelope, Part, F_RFC822, F_TEXT};
 use super::rfc822::{Address, Params};
 use crate::imap::response::write_string;
 
@@ -83,7 +83,11 @@ fn write_addresses(out: &mut Vec<u8>, a: Option<&Vec<Address>>) {
     out.push(b'(');
     for ad in list {
         out.push(b'(');
-        nstring_nolf(out, ad.name.as_deref());
+        // display names are written "for humans": whitespace collapsed
+        match ad.name.as_deref() {
+            None => out.extend_from_slice(b"NIL"),
+            Some(n) => string_for_humans(out, &nul_to_fffd(n)),
+        }
         out.push(b' ');
         nstring_nolf(out, ad.route.as_deref());
         out.push(b' ');
@@ -183,6 +187,53 @@ fn write_common(out: &mut Vec<u8>, p: &Part) {
     nstring_nolf(out, d.location.as_deref());
 }
 
+/// Dovecot's imap_bodystructure_is_plain_7bit: a single text/plain part
+/// with at most charset=us-ascii and no other Content-* data. Dovecot then
+/// caches only a flag and answers BODY/BODYSTRUCTURE in canonical form.
+fn is_plain_7bit(p: &Part) -> bool {
+    let d = &p.data;
+    if p.flags & F_TEXT == 0 || !p.children.is_empty() {
+        return false;
+    }
+    if d.content_type.is_some() && !d.subtype.eq_ignore_ascii_case(b"plain") {
+        return false;
+    }
+    match d.params.as_slice() {
+        [] => {}
+        [(k, v)] if k.eq_ignore_ascii_case(b"charset") && v.eq_ignore_ascii_case(b"us-ascii") => {}
+        _ => return false,
+    }
+    d.id.is_none()
+        && d.description.is_none()
+        && d.cte
+            .as_ref()
+            .map(|c| c.eq_ignore_ascii_case(b"7bit"))
+            .unwrap_or(true)
+        && d.md5.is_none()
+        && d.disposition.is_none()
+        && d.language.is_none()
+        && d.location.is_none()
+}
+
+/// Writes the top-level BODY/BODYSTRUCTURE.
+pub(crate) fn write_root(out: &mut Vec<u8>, p: &Part, data: &[u8], extended: bool) {
+    if is_plain_7bit(p) {
+        let body = data.get(p.body_start..p.body_end).unwrap_or(&[]);
+        let lines = memchr::memchr_iter(b'\n', body).count();
+        out.extend_from_slice(
+            format!(
+                "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" {} {}{})",
+                body.len(),
+                lines,
+                if extended { " NIL NIL NIL NIL" } else { "" }
+            )
+            .as_bytes(),
+        );
+        return;
+    }
+    write_part(out, p, data, extended);
+}
+
 /// Writes one part in parentheses.
 pub(crate) fn write_part(out: &mut Vec<u8>, p: &Part, data: &[u8], extended: bool) {
     out.push(b'(');
@@ -257,7 +308,7 @@ fn write_single(out: &mut Vec<u8>, p: &Part, data: &[u8], extended: bool) {
     out.push(b' ');
     match &d.cte {
         Some(c) => write_string(out, c),
-        None => out.extend_from_slice(b"\"7bit\""),
+        _ => out.extend_from_slice(b"\"7bit\""),
     }
     let body = data.get(p.body_start..p.body_end).unwrap_or(&[]);
     out.extend_from_slice(format!(" {}", body.len()).as_bytes());

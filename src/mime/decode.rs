@@ -229,7 +229,7 @@ fn zone(tok: &str) -> Option<i32> {
 
 /// Lenient RFC 2822 date: optional weekday, day month year, hh:mm[:ss],
 /// numeric or named zone (missing or unknown zone = +0000); 2-digit years
-/// are 19xx/20xx as RFC 2822 section 4.3 says.
+/// below 70 are 20xx, others 19xx (as Dovecot).
 pub fn parse_date(value: &[u8]) -> Option<DateTime<FixedOffset>> {
     let s = String::from_utf8_lossy(value);
     // drop comments and commas
@@ -274,8 +274,9 @@ pub fn parse_date(value: &[u8]) -> Option<DateTime<FixedOffset>> {
     for t in toks.iter().skip(i) {
         if year.is_none() && t.bytes().all(|c| c.is_ascii_digit()) {
             let y: i32 = t.parse().ok()?;
+            // two-digit years: < 70 is 20xx, as Dovecot's message_date_parse
             year = Some(if t.len() <= 2 {
-                if y < 50 {
+                if y < 70 {
                     2000 + y
                 } else {
                     1900 + y

@@ -110,7 +110,7 @@ impl Message {
     /// BODY/BODYSTRUCTURE as exact wire bytes.
     pub fn body_structure_bytes(&self, extended: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        bodystructure::write_part(&mut out, &self.root, &self.data, extended);
+        bodystructure::write_root(&mut out, &self.root, &self.data, extended);
         out
     }
 

@@ -325,11 +325,13 @@ impl Ctx<'_> {
                         s = 1;
                     }
                     (
-                        content.get(..n).unwrap_or(&[]).to_vec(),
+                        // names are C strings in Dovecot: a NUL ends them
+                        cstr(content.get(..n).unwrap_or(&[])),
                         v.get(s..).unwrap_or(&[]),
                     )
                 }
-                None => (content.to_vec(), &[][..]),
+                // a line without ':' matches no field name (Dovecot)
+                None => (Vec::new(), &[][..]),
             };
             value.extend_from_slice(first_val);
             while end < self.d.len() && matches!(self.d.get(end), Some(b' ' | b'\t')) {

@@ -513,7 +513,14 @@ fn content_type_inner(p: &mut Parser, s: &mut Vec<u8>) -> i32 {
         return -1;
     }
     s.push(b'/');
-    p.parse_mime_token(s)
+    let before = s.len();
+    let ret = p.parse_mime_token(s);
+    // an empty subtype, or anything but ';' after it, voids the type
+    if s.len() == before || (ret > 0 && p.peek() != Some(b';')) {
+        s.clear();
+        return -1;
+    }
+    ret
 }
 
 /// The bare type/subtype (for the parser's flags) and whether it parsed.

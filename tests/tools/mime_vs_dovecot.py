@@ -66,6 +66,9 @@ def main():
             log.write(json.dumps({"cat": cat, **detail}, default=lambda b: b.decode("latin-1") if isinstance(b, bytes) else repr(b)) + "\n")
     for seq, (name, path, data) in enumerate(msgs, 1):
         base = ["ENVELOPE", "BODY", "BODYSTRUCTURE"]
+        # Dovecot's first BODY of a plain 7bit message differs from all later
+        # ones (it then caches a "plain 7bit" flag); compare the steady state.
+        dd.fetch_items(d, seq, "BODYSTRUCTURE")
         gd, _ = dd.fetch_items(d, seq, " ".join(base))
         secs = sections_for(gd.get(b"BODYSTRUCTURE"))
         r = subprocess.run([DUMP, path] + secs, capture_output=True)
