@@ -301,32 +301,24 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Local part: words joined by dots.
+    /// Local part: words joined by dots. As in Dovecot, a dot must follow
+    /// its word directly (`john . doe` is not a local part).
     fn local_part(&mut self) -> String {
         let mut out = String::new();
-        loop {
-            self.cfws();
-            match self.peek() {
-                Some(b'.') => {
-                    self.pos += 1;
-                    out.push('.');
-                }
-                _ => match self.word() {
-                    Some(w) => {
-                        out.push_str(&w);
-                        // Another word right after (no dot) ends the local part.
-                        self.cfws();
-                        if self.peek() != Some(b'.') {
-                            return out;
-                        }
-                    }
-                    None => return out,
-                },
+        self.cfws();
+        while let Some(w) = self.word() {
+            out.push_str(&w);
+            if self.peek() != Some(b'.') {
+                break;
             }
+            self.pos += 1;
+            out.push('.');
+            self.cfws();
         }
+        out
     }
 
-    /// Domain: dotted atoms or a domain literal.
+    /// Domain: dotted atoms (dots directly after their atom) or a literal.
     fn domain(&mut self) -> String {
         self.cfws();
         if self.peek() == Some(b'[') {
@@ -340,50 +332,21 @@ impl<'a> Parser<'a> {
             return self.text(start, self.pos);
         }
         let mut out = String::new();
-        loop {
-            self.cfws();
-            match self.peek() {
-                Some(b'.') => {
-                    self.pos += 1;
-                    out.push('.');
-                }
-                _ => match self.atom() {
-                    Some(a) => {
-                        out.push_str(&a);
-                        self.cfws();
-                        if self.peek() != Some(b'.') {
-                            return out;
-                        }
-                    }
-                    None => return out,
-                },
+        while let Some(a) = self.atom() {
+            out.push_str(&a);
+            if self.peek() != Some(b'.') {
+                break;
             }
+            self.pos += 1;
+            out.push('.');
+            self.cfws();
         }
+        out
     }
 
-    /// addr-spec after any name; returns (mailbox, domain) with the
-    /// placeholders Dovecot uses for missing parts.
-    fn addr_spec(&mut self) -> (String, String) {
-        let local = self.local_part();
+    fn at_separator(&mut self) -> bool {
         self.cfws();
-        let domain = if self.peek() == Some(b'@') {
-            self.pos += 1;
-            self.domain()
-        } else {
-            String::new()
-        };
-        (
-            if local.is_empty() {
-                MISSING_MAILBOX.into()
-            } else {
-                local
-            },
-            if domain.is_empty() {
-                MISSING_DOMAIN.into()
-            } else {
-                domain
-            },
-        )
+        matches!(self.peek(), None | Some(b',' | b';'))
     }
 
     /// `<[@route,@route:]addr-spec>` with the `<` current.
@@ -405,11 +368,24 @@ impl<'a> Parser<'a> {
             }
         }
         self.cfws();
-        let (mailbox, mut domain) = if self.peek() == Some(b'>') {
-            (MISSING_MAILBOX.into(), MISSING_DOMAIN.into())
-        } else {
-            self.addr_spec()
-        };
+        if self.peek() == Some(b'>') {
+            self.pos += 1;
+            return mailbox_item(name, route, String::new(), String::new());
+        }
+        let local = self.local_part();
+        self.cfws();
+        if self.peek() != Some(b'@') {
+            // Dovecot: `<a . b @ c>` is MISSING_MAILBOX@SYNTAX_ERROR.
+            while let Some(b) = self.peek() {
+                self.pos += 1;
+                if b == b'>' {
+                    break;
+                }
+            }
+            return mailbox_item(name, route, String::new(), SYNTAX_ERROR.into());
+        }
+        self.pos += 1;
+        let mut domain = self.domain();
         self.cfws();
         if self.peek() == Some(b'>') {
             self.pos += 1;
@@ -417,73 +393,46 @@ impl<'a> Parser<'a> {
             // Dovecot marks an unclosed angle address this way.
             domain = SYNTAX_ERROR.into();
         }
-        Item::Mailbox {
-            name,
-            route,
-            mailbox,
-            domain,
-        }
+        mailbox_item(name, route, local, domain)
     }
 
-    /// One mailbox (name-addr or addr-spec or a bare phrase).
-    fn mailbox(&mut self) -> Item {
+    /// One mailbox; the flag is false when junk follows it, which ends the
+    /// list (Dovecot keeps what it parsed and drops the rest:
+    /// `a@b@c, d@e` is just `<a@b>`).
+    fn mailbox(&mut self) -> (Item, bool) {
         self.comment = None;
         let start = self.pos;
-        let phrase = self.phrase();
+        let local = self.local_part();
         self.cfws();
-        if self.peek() == Some(b'<') {
-            return self.angle_addr(phrase);
+        if self.peek() == Some(b'@') {
+            self.pos += 1;
+            let domain = self.domain();
+            let ok = self.at_separator();
+            let name = self.comment.take().unwrap_or_default();
+            return (mailbox_item(name, String::new(), local, domain), ok);
         }
-        // Not a name-addr: read it again as an addr-spec.
+        if !local.is_empty() && matches!(self.peek(), None | Some(b',' | b';')) {
+            let name = self.comment.take().unwrap_or_default();
+            return (
+                mailbox_item(name, String::new(), local, String::new()),
+                true,
+            );
+        }
+        // Not an addr-spec: a name-addr, or a bare phrase.
         self.pos = start;
         self.comment = None;
-        let (mailbox, domain) = self.addr_spec();
+        let phrase = self.phrase();
         self.cfws();
-        if !matches!(self.peek(), None | Some(b',' | b';')) {
-            // Trailing words: the whole thing was a phrase without address.
-            self.pos = start;
-            let name = self.phrase();
-            self.skip_to_separator();
-            return Item::Mailbox {
-                name,
-                route: String::new(),
-                mailbox: MISSING_MAILBOX.into(),
-                domain: MISSING_DOMAIN.into(),
-            };
-        }
-        Item::Mailbox {
-            name: self.comment.take().unwrap_or_default(),
-            route: String::new(),
-            mailbox,
-            domain,
-        }
+        let item = if self.peek() == Some(b'<') {
+            self.angle_addr(phrase)
+        } else {
+            mailbox_item(phrase, String::new(), String::new(), String::new())
+        };
+        let ok = self.at_separator();
+        (item, ok)
     }
 
-    fn skip_to_separator(&mut self) {
-        while let Some(b) = self.peek() {
-            match b {
-                b',' | b';' => return,
-                b'"' => {
-                    self.quoted();
-                }
-                b'(' => {
-                    self.comment_text();
-                }
-                _ => self.pos += 1,
-            }
-        }
-    }
-
-    fn missing() -> Item {
-        Item::Mailbox {
-            name: String::new(),
-            route: String::new(),
-            mailbox: MISSING_MAILBOX.into(),
-            domain: MISSING_DOMAIN.into(),
-        }
-    }
-
-    /// True if the rest of the current element is a group (`phrase :`).
+    /// The phrase and colon of a group at the current position, if any.
     fn at_group(&mut self) -> Option<String> {
         let start = self.pos;
         let phrase = self.phrase();
@@ -505,59 +454,82 @@ impl<'a> Parser<'a> {
             self.cfws();
             let Some(b) = self.peek() else { break };
             let before = self.pos;
-            match b {
-                b',' => {
-                    self.pos += 1;
-                    if expect && started {
-                        items.push(Self::missing());
-                    }
-                    expect = true;
-                    started = true;
-                }
-                _ => {
-                    started = true;
-                    expect = false;
-                    if let Some(name) = self.at_group() {
-                        items.push(Item::GroupStart(name));
-                        self.group_members(&mut items);
-                        items.push(Item::GroupEnd);
-                    } else {
-                        items.push(self.mailbox());
-                        self.skip_to_separator();
-                        if self.peek() == Some(b';') {
-                            self.pos += 1;
-                        }
-                    }
-                }
-            }
-            if self.pos == before {
-                // Defensive: never loop without progress on odd input.
+            if b == b',' {
                 self.pos += 1;
+                // `a, , b`: the empty element is a missing address.
+                if expect && started {
+                    items.push(mailbox_item(
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                    ));
+                }
+                expect = true;
+                started = true;
+                continue;
+            }
+            started = true;
+            expect = false;
+            let ok = if let Some(name) = self.at_group() {
+                items.push(Item::GroupStart(name));
+                let ok = self.group_members(&mut items);
+                items.push(Item::GroupEnd);
+                ok
+            } else {
+                let (item, ok) = self.mailbox();
+                items.push(item);
+                if ok && self.peek() == Some(b';') {
+                    self.pos += 1;
+                }
+                ok
+            };
+            if !ok || self.pos == before {
+                break;
             }
         }
         items
     }
 
-    fn group_members(&mut self, items: &mut Vec<Item>) {
+    /// Members up to `;`; false when junk ended the whole list.
+    fn group_members(&mut self, items: &mut Vec<Item>) -> bool {
         loop {
             self.cfws();
             match self.peek() {
-                None => return,
+                None => return true,
                 Some(b';') => {
                     self.pos += 1;
-                    return;
+                    return true;
                 }
                 Some(b',') => self.pos += 1,
                 Some(_) => {
                     let before = self.pos;
-                    items.push(self.mailbox());
-                    self.skip_to_separator();
-                    if self.pos == before {
-                        self.pos += 1;
+                    let (item, ok) = self.mailbox();
+                    items.push(item);
+                    if !ok || self.pos == before {
+                        return false;
                     }
                 }
             }
         }
+    }
+}
+
+/// A mailbox item, with Dovecot's placeholders for missing parts.
+fn mailbox_item(name: String, route: String, mailbox: String, domain: String) -> Item {
+    Item::Mailbox {
+        name,
+        route,
+        mailbox: if mailbox.is_empty() {
+            MISSING_MAILBOX.into()
+        } else {
+            mailbox
+        },
+        domain: if domain.is_empty() {
+            MISSING_DOMAIN.into()
+        } else {
+            domain
+        },
     }
 }
 
@@ -631,6 +603,29 @@ mod tests {
         );
         assert_eq!(normalize("<>"), "<MISSING_MAILBOX@MISSING_DOMAIN>");
         assert_eq!(normalize("Foo Bar <a@b.c"), "\"Foo Bar\" <a@SYNTAX_ERROR>");
+        // Junk after an address ends the list; strict dots (Dovecot).
+        assert_eq!(normalize("a@b.c continued weirdly"), "<a@b.c>");
+        assert_eq!(
+            normalize("a@[127.0.0.1], a@b@c, @route-only, \"unbalanced <x@y>"),
+            "<a@[127.0.0.1]>, <a@b>"
+        );
+        assert_eq!(
+            normalize("Name <a . b @ c . d>"),
+            "Name <MISSING_MAILBOX@SYNTAX_ERROR>"
+        );
+        assert_eq!(
+            normalize("a@b.c (c1) (c2), <a@b> trailing junk, x@y;"),
+            "c2 <a@b.c>, <a@b>"
+        );
+        assert_eq!(
+            normalize("john . doe @ x . org (comment here) (second)"),
+            "\"john. doe\" <MISSING_MAILBOX@MISSING_DOMAIN>"
+        );
+        assert_eq!(normalize("group:;, other:a@b"), "group:;, other: <a@b>;");
+        assert_eq!(
+            normalize("a@b, ,"),
+            "<a@b>, <MISSING_MAILBOX@MISSING_DOMAIN>"
+        );
         assert_eq!(normalize("\"\" <e@f.g>"), "<e@f.g>");
         assert_eq!(normalize(""), "");
         // Unbalanced syntax must not hang or panic.

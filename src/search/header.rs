@@ -1,34 +1,41 @@
-//! Header text as Dovecot's SEARCH sees it: fields of the top-level header
-//! for SUBJECT/HEADER/FROM/..., and every header block of the message (the
-//! top level, each MIME part's header, each attached message's header) for
-//! TEXT.
+//! The message as Dovecot's SEARCH sees it: fields of the top-level header
+//! for SUBJECT/HEADER/FROM/..., and for BODY/TEXT the text of every part.
 //!
-//! Kept here rather than using `Message::header_values`/`header_text`
-//! because SEARCH needs Dovecot's exact view, checked against Dovecot 2.3:
+//! Kept here rather than using `Message::header_values`/`header_text`/
+//! `body_text` because SEARCH needs Dovecot's exact view, checked against
+//! Dovecot 2.3:
 //! - unfolding replaces the line break *and the first whitespace character*
 //!   of the continuation line by one space (`a\r\n\t\tb` is `a \tb`, not
-//!   `a\t\tb`); other whitespace is kept as is;
-//! - TEXT searches the header blocks of all parts, not only the top one
-//!   (`TEXT "Content-Type: text/plain"` finds a multipart message whose
-//!   first part is text/plain, and headers of an attached message match),
-//!   as `Name: value` lines; preamble, epilogue and boundaries are not
-//!   searched.
+//!   `a\t\tb`); HEADER/SUBJECT drop one whitespace after the colon;
+//! - TEXT searches the header blocks of all parts (the top level, each
+//!   part's MIME header, each attached message's header) as written
+//!   (`Subject:x` does not match `"Subject: x"`), decoded; preamble,
+//!   epilogue and boundary lines are never searched;
+//! - BODY searches text/* and message/* bodies (message/rfc822 is walked
+//!   into instead), but not a `Content-Type: text` without subtype;
+//! - boundaries are a stack searched innermost first, so a nested
+//!   multipart reusing its parent's boundary takes the following parts, as
+//!   in Dovecot's parser.
 //!
-//! RFC 2047 decoding is the mime module's.
+//! - base64 stops at the first `=` or invalid character, and
+//!   quoted-printable drops trailing whitespace of lines (Dovecot's
+//!   decoders; the mime module's are more lenient).
+//!
+//! RFC 2047 and charset decoding are the mime module's. Known difference:
+//! an encoded word in an unknown charset is kept as lossy text; Dovecot
+//! turns it into something no probe could match.
 
-use crate::mime::decode::decode_2047;
-use crate::mime::header_end;
+use crate::mime::decode::{decode_2047, to_utf8};
 
 /// Nesting and part-count limits, as the mime parser's (Dovecot's) limits.
 const MAX_DEPTH: usize = 100;
 const MAX_PARTS: usize = 10_000;
+const BOUNDARY_MAX: usize = 80;
 
 /// One header field, unfolded, not decoded.
 pub struct Field<'a> {
     /// The name without trailing whitespace.
     pub name: &'a [u8],
-    /// The line up to the colon as written (`X-C ` in `X-C : v`).
-    pub raw_name: &'a [u8],
     /// Everything after the colon, leading whitespace included.
     pub raw_value: Vec<u8>,
 }
@@ -75,15 +82,41 @@ pub fn fields(data: &[u8]) -> Vec<Field<'_>> {
             _ => {
                 open = false;
                 if let Some(colon) = memchr::memchr(b':', line) {
-                    let raw_name = line.get(..colon).unwrap_or_default();
                     out.push(Field {
-                        name: trim_end(raw_name),
-                        raw_name,
+                        name: trim_end(line.get(..colon).unwrap_or_default()),
                         raw_value: line.get(colon + 1..).unwrap_or_default().to_vec(),
                     });
                     open = true;
                 }
             }
+        }
+    }
+    out
+}
+
+/// The header block at the start of `data` as logical lines: continuation
+/// lines joined (their first whitespace becoming one space), lines without
+/// a colon kept too, since Dovecot's TEXT searches them.
+pub fn logical_lines(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let rest = data.get(pos..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).map_or(data.len(), |i| pos + i);
+        let mut line = data.get(pos..end).unwrap_or_default();
+        pos = end.saturating_add(1);
+        if let Some(stripped) = line.strip_suffix(b"\r") {
+            line = stripped;
+        }
+        if line.is_empty() {
+            break;
+        }
+        match (line.split_first(), out.last_mut()) {
+            (Some((b' ' | b'\t', rest)), Some(last)) => {
+                last.push(b' ');
+                last.extend_from_slice(rest);
+            }
+            _ => out.push(line.to_vec()),
         }
     }
     out
@@ -114,66 +147,301 @@ pub fn values(msg: &[u8], name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every header block of the message as decoded `Name: value` lines.
-pub fn all_header_text(msg: &[u8]) -> String {
-    let mut out = String::new();
-    let mut budget = MAX_PARTS;
-    walk(msg, false, 0, &mut budget, &mut out);
+/// What BODY and TEXT search in one message.
+#[derive(Debug, Default)]
+pub struct SearchText {
+    /// Every header block (top level, each part, each attached message) as
+    /// decoded lines written as in the message (`Name:value`).
+    pub headers: String,
+    /// The decoded body of every text/* and message/* (other than an
+    /// attached message, which is walked) part, charset converted.
+    pub body: String,
+}
+
+/// Walks the whole message the way Dovecot's parser does (a stack of
+/// boundaries, innermost first, so a nested multipart reusing its parent's
+/// boundary takes the following parts) and collects what BODY/TEXT see.
+pub fn search_text(msg: &[u8]) -> SearchText {
+    let mut w = Walker {
+        d: msg,
+        stack: Vec::new(),
+        budget: MAX_PARTS,
+        out: SearchText::default(),
+    };
+    w.entity(0, false, 0);
+    w.out
+}
+
+/// Where scanning stopped: end of data, or a boundary line of stack entry
+/// `idx` starting at `at` (the line after it starts at `next`).
+#[derive(Clone, Copy)]
+enum Stop {
+    Eof,
+    Bound {
+        idx: usize,
+        close: bool,
+        at: usize,
+        next: usize,
+    },
+}
+
+struct Walker<'a> {
+    d: &'a [u8],
+    stack: Vec<Vec<u8>>,
+    budget: usize,
+    out: SearchText,
+}
+
+impl Walker<'_> {
+    /// The line at `pos` (with its line end) and where the next one starts.
+    fn line(&self, pos: usize) -> (&[u8], usize) {
+        let rest = self.d.get(pos..).unwrap_or_default();
+        let next = memchr::memchr(b'\n', rest).map_or(self.d.len(), |i| pos + i + 1);
+        (self.d.get(pos..next).unwrap_or_default(), next)
+    }
+
+    /// Whether `line` is a boundary line of an open multipart (innermost
+    /// first) and whether it closes it.
+    fn boundary(&self, line: &[u8]) -> Option<(usize, bool)> {
+        let rest = line.strip_prefix(b"--")?;
+        self.stack.iter().enumerate().rev().find_map(|(i, b)| {
+            let after = rest.strip_prefix(b.as_slice())?;
+            Some((i, after.starts_with(b"--")))
+        })
+    }
+
+    /// Skips lines from `pos` to the next boundary line.
+    fn scan(&self, mut pos: usize) -> Stop {
+        while pos < self.d.len() {
+            let (line, next) = self.line(pos);
+            if let Some((idx, close)) = self.boundary(line) {
+                return Stop::Bound {
+                    idx,
+                    close,
+                    at: pos,
+                    next,
+                };
+            }
+            pos = next;
+        }
+        Stop::Eof
+    }
+
+    /// One entity (header and body) starting at `pos`; returns where it ended.
+    fn entity(&mut self, pos: usize, digest_child: bool, depth: usize) -> Stop {
+        // The header runs to the empty line; a boundary line cuts it short.
+        let mut p = pos;
+        let mut body_start = self.d.len();
+        let mut cut = None;
+        while p < self.d.len() {
+            let (line, next) = self.line(p);
+            if line == b"\n" || line == b"\r\n" {
+                body_start = next;
+                break;
+            }
+            if let Some((idx, close)) = self.boundary(line) {
+                cut = Some(Stop::Bound {
+                    idx,
+                    close,
+                    at: p,
+                    next,
+                });
+                break;
+            }
+            p = next;
+        }
+        let hdr = self.d.get(pos..p).unwrap_or_default();
+        let mut ctype: Option<Vec<u8>> = None;
+        let mut cte: Option<Vec<u8>> = None;
+        // As written: `Name:value`, `X-C :  v` (Dovecot's TEXT does not
+        // match `"Subject: x"` in `Subject:x`), and lines without a colon.
+        for line in logical_lines(hdr) {
+            self.out.headers.push_str(&decode_2047(&line));
+            self.out.headers.push('\n');
+        }
+        for f in fields(hdr) {
+            if ctype.is_none() && f.name.eq_ignore_ascii_case(b"content-type") {
+                ctype = Some(f.value().to_vec());
+            } else if cte.is_none() && f.name.eq_ignore_ascii_case(b"content-transfer-encoding") {
+                cte = Some(f.value().trim_ascii().to_vec());
+            }
+        }
+        if let Some(stop) = cut {
+            return stop;
+        }
+        let (mime_type, boundary, charset) = match &ctype {
+            Some(v) => content_type(v),
+            None => (Vec::new(), None, None),
+        };
+        let descend = depth < MAX_DEPTH && self.budget > 0;
+        self.budget = self.budget.saturating_sub(1);
+        if mime_type.starts_with(b"multipart/") {
+            if let (Some(mut b), true) = (boundary, descend) {
+                // Dovecot's BOUNDARY_STRING_MAX_LEN.
+                b.truncate(BOUNDARY_MAX);
+                return self.multipart(body_start, b, mime_type == b"multipart/digest", depth);
+            }
+            return self.scan(body_start);
+        }
+        let rfc822 = mime_type == b"message/rfc822" || (mime_type.is_empty() && digest_child);
+        if rfc822 && descend {
+            return self.entity(body_start, false, depth + 1);
+        }
+        let stop = self.scan(body_start);
+        // Dovecot searches text/* and message/* bodies (no Content-Type =
+        // text/plain); `Content-Type: text` without subtype is not searched.
+        let texty = ctype.is_none()
+            || mime_type.starts_with(b"text/")
+            || mime_type.starts_with(b"message/");
+        if texty {
+            let end = match stop {
+                Stop::Eof => self.d.len(),
+                Stop::Bound { at, .. } => at,
+            };
+            let raw = self
+                .d
+                .get(body_start..end.max(body_start))
+                .unwrap_or_default();
+            let decoded = decode_cte(raw, cte.as_deref());
+            let cs = charset.unwrap_or_else(|| b"utf-8".to_vec());
+            let cs: &[u8] = if cs.eq_ignore_ascii_case(b"us-ascii") {
+                b"utf-8"
+            } else {
+                &cs
+            };
+            if !self.out.body.is_empty() {
+                self.out.body.push('\n');
+            }
+            self.out.body.push_str(&to_utf8(&decoded, cs));
+        }
+        stop
+    }
+
+    /// A multipart body at `pos` with boundary `b`: preamble, parts,
+    /// epilogue; ends at an outer boundary or the end of data.
+    fn multipart(&mut self, pos: usize, b: Vec<u8>, digest: bool, depth: usize) -> Stop {
+        self.stack.push(b);
+        let me = self.stack.len() - 1;
+        let mut stop = self.scan(pos);
+        loop {
+            match stop {
+                Stop::Bound {
+                    idx, close, next, ..
+                } if idx == me => {
+                    if close {
+                        self.stack.truncate(me);
+                        // The epilogue runs to the parent's next boundary.
+                        return self.scan(next);
+                    }
+                    stop = self.entity(next, digest, depth + 1);
+                }
+                Stop::Bound { idx, .. } if idx > me => {
+                    // A child left its own boundary open; drop it and go on.
+                    self.stack.truncate(me + 1);
+                    stop = match stop {
+                        Stop::Bound { next, .. } => self.scan(next),
+                        Stop::Eof => Stop::Eof,
+                    };
+                }
+                _ => {
+                    self.stack.truncate(me);
+                    return stop;
+                }
+            }
+        }
+    }
+}
+
+/// Undoes a Content-Transfer-Encoding the way Dovecot's SEARCH does.
+fn decode_cte(body: &[u8], cte: Option<&[u8]>) -> Vec<u8> {
+    match cte {
+        Some(c) if c.eq_ignore_ascii_case(b"base64") => decode_base64(body),
+        Some(c) if c.eq_ignore_ascii_case(b"quoted-printable") => decode_qp(body),
+        _ => body.to_vec(),
+    }
+}
+
+/// Base64 as Dovecot decodes it for SEARCH: whitespace is skipped, and
+/// decoding ends at the first `=` (padding) or at the first invalid
+/// character (`SGVsbG8=d29y` is just "Hello"; `!!!` first means nothing).
+fn decode_base64(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
+    let mut acc: u32 = 0;
+    let mut n = 0u8;
+    for &c in input {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            _ => break,
+        };
+        acc = (acc << 6) | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            acc = 0;
+            n = 0;
+        }
+    }
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
     out
 }
 
-/// Appends the header of the entity `data` and of everything inside it.
-/// `digest_child`: the entity's default type is message/rfc822.
-fn walk(data: &[u8], digest_child: bool, depth: usize, budget: &mut usize, out: &mut String) {
-    if depth > MAX_DEPTH || *budget == 0 {
-        return;
-    }
-    *budget -= 1;
-    let hend = header_end(data).min(data.len());
-    let (hdr, body) = data.split_at(hend);
-    let mut ctype: Option<Vec<u8>> = None;
-    for f in fields(hdr) {
-        // As written: `Name:value`, `X-C :  v` (Dovecot's TEXT does not
-        // match `"Subject: x"` in `Subject:x`).
-        out.push_str(&String::from_utf8_lossy(f.raw_name));
-        out.push(':');
-        out.push_str(&decode_2047(&f.raw_value));
-        out.push('\n');
-        if ctype.is_none() && f.name.eq_ignore_ascii_case(b"content-type") {
-            ctype = Some(f.value().to_vec());
+/// Quoted-printable as Dovecot decodes it for SEARCH: trailing whitespace
+/// of each line is dropped, `=` at the end of a line joins it to the next,
+/// `=XX` takes either case, and any other `=` stays as it is.
+fn decode_qp(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut lines = input.split(|&c| c == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let had_newline = lines.peek().is_some();
+        let mut l = line.strip_suffix(b"\r").unwrap_or(line);
+        while let Some(t) = l.strip_suffix(b" ").or_else(|| l.strip_suffix(b"\t")) {
+            l = t;
         }
-    }
-    let (mime_type, boundary) = match &ctype {
-        Some(v) => content_type(v),
-        None => (Vec::new(), None),
-    };
-    let is = |t: &[u8]| mime_type.eq_ignore_ascii_case(t);
-    if mime_type.starts_with(b"multipart/") {
-        if let Some(b) = boundary {
-            let digest = is(b"multipart/digest");
-            for part in split_multipart(body, &b) {
-                walk(part, digest, depth + 1, budget, out);
+        let soft = l.last() == Some(&b'=');
+        if soft {
+            l = l.get(..l.len() - 1).unwrap_or_default();
+        }
+        let mut i = 0;
+        while let Some(&c) = l.get(i) {
+            if c == b'=' {
+                let hex = |k: usize| l.get(k).and_then(|h| (*h as char).to_digit(16));
+                if let (Some(h), Some(lo)) = (hex(i + 1), hex(i + 2)) {
+                    out.push((h * 16 + lo) as u8);
+                    i += 3;
+                    continue;
+                }
             }
+            out.push(c);
+            i += 1;
         }
-    } else if is(b"message/rfc822") || (mime_type.is_empty() && digest_child) {
-        walk(body, false, depth + 1, budget, out);
+        if had_newline && !soft {
+            out.push(b'\n');
+        }
     }
+    out
 }
 
-/// Lowercased `type/subtype` and the boundary parameter of a Content-Type.
-fn content_type(v: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
-    let mut parts = v.split(|&c| c == b';');
-    let t: Vec<u8> = parts
-        .next()
+/// Lowercased `type/subtype`, boundary and charset of a Content-Type.
+fn content_type(v: &[u8]) -> (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>) {
+    let semi = v.iter().position(|&c| c == b';');
+    let t: Vec<u8> = v
+        .get(..semi.unwrap_or(v.len()))
         .unwrap_or_default()
         .iter()
         .filter(|c| !c.is_ascii_whitespace())
         .map(u8::to_ascii_lowercase)
         .collect();
-    // Parameters may hold quoted ';', so scan the remainder by hand.
-    let rest = v.get(v.iter().position(|&c| c == b';').map_or(v.len(), |p| p + 1)..);
-    let boundary = rest.and_then(|r| param(r, b"boundary"));
-    (t, boundary)
+    let rest = semi.and_then(|p| v.get(p + 1..)).unwrap_or_default();
+    (t, param(rest, b"boundary"), param(rest, b"charset"))
 }
 
 /// The value of parameter `want` in `;`-separated `name=value` pairs.
@@ -221,40 +489,6 @@ fn param(mut s: &[u8], want: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The parts of a multipart body: what lies between `--boundary` lines,
-/// up to `--boundary--`; preamble and epilogue are dropped.
-fn split_multipart<'a>(body: &'a [u8], boundary: &[u8]) -> Vec<&'a [u8]> {
-    let mut delim = Vec::with_capacity(boundary.len() + 2);
-    delim.extend_from_slice(b"--");
-    delim.extend_from_slice(boundary);
-    let mut parts = Vec::new();
-    // Start of the current part, once the first delimiter was seen.
-    let mut start: Option<usize> = None;
-    let mut pos = 0usize;
-    while pos < body.len() {
-        let rest = body.get(pos..).unwrap_or_default();
-        let end = memchr::memchr(b'\n', rest).map_or(body.len(), |i| pos + i + 1);
-        let line = body.get(pos..end).unwrap_or_default();
-        if line.starts_with(&delim) {
-            if let Some(s) = start {
-                parts.push(body.get(s..pos).unwrap_or_default());
-            }
-            if line
-                .get(delim.len()..)
-                .is_some_and(|t| t.starts_with(b"--"))
-            {
-                return parts;
-            }
-            start = Some(end);
-        }
-        pos = end;
-    }
-    if let Some(s) = start {
-        parts.push(body.get(s..).unwrap_or_default());
-    }
-    parts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,7 +514,7 @@ mod tests {
         assert_eq!(values(raw, "x-e"), vec!["w".to_string()]);
         assert_eq!(values(raw, "x-c"), vec![" v".to_string()]);
         assert_eq!(
-            all_header_text(raw),
+            search_text(raw).headers,
             "X-B:    many\nX-E:\tw\nX-C :  v\nSubject:x\n"
         );
     }
@@ -292,7 +526,7 @@ mod tests {
             --X;Y\r\nContent-Type: message/rfc822\r\n\r\nFrom: inner@x\r\n\r\ninner\r\n\
             --X;Y\r\nContent-Type: multipart/digest; boundary=D\r\n\r\n--D\r\n\r\nSubject: digested\r\n\r\nd\r\n--D--\r\n\
             --X;Y--\r\nX-Epilogue: no\r\n";
-        let t = all_header_text(raw);
+        let t = search_text(raw).headers;
         assert!(t.contains("Subject: top\n"));
         assert!(t.contains("Content-Type: text/plain\n"));
         assert!(t.contains("From: inner@x\n"));
@@ -303,12 +537,31 @@ mod tests {
     }
 
     #[test]
+    fn base64_stops_like_dovecot() {
+        assert_eq!(
+            decode_base64(b"SGVsbG8g\r\nd29y bGQ=\r\n!!!"),
+            b"Hello world"
+        );
+        assert_eq!(decode_base64(b"SGVsbG8=d29ybGQ="), b"Hello");
+        assert_eq!(decode_base64(b"!!!\r\nSGVsbG8="), b"");
+        assert_eq!(decode_base64(b"SGVsbG8gd29ybGQ"), b"Hello world");
+    }
+
+    #[test]
+    fn qp_like_dovecot() {
+        assert_eq!(decode_qp(b"soft= \r\nbreak\r\n"), b"softbreak\n");
+        assert_eq!(decode_qp(b"caf=c3=A9 =XY =4"), "café =XY =4".as_bytes());
+        assert_eq!(decode_qp(b"space   \r\nnext"), b"space\nnext");
+        assert_eq!(decode_qp(b"a=3Db =\r\n=\r\nc\r\n"), b"a=b c\n");
+    }
+
+    #[test]
     fn survives_deep_nesting() {
         let mut raw = Vec::new();
         for _ in 0..5000 {
             raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
         }
-        let t = all_header_text(&raw);
+        let t = search_text(&raw).headers;
         assert_eq!(t.matches("Content-Type").count(), MAX_DEPTH + 1);
     }
 }

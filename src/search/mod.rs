@@ -20,10 +20,10 @@
 //!   calendar date, and a message without a valid Date: counts as sent on
 //!   1-Jan-1970 (Dovecot's date 0; it does *not* fall back to INTERNALDATE).
 //!
-//! Message data comes from [`Message`]: `body_text()` for BODY/TEXT and
-//! `date()` for SENT*; header fields are read from `raw()` by `header`,
-//! which reproduces Dovecot's unfolding and covers every part's header for
-//! TEXT. The results of the dovecot_diff.py battery on CPython's email
+//! Message data comes from [`Message`]: `date()` for SENT*, and `raw()`,
+//! which `header` reads the way Dovecot's SEARCH does (its unfolding, every
+//! part's header for TEXT, text/* *and* message/* bodies for BODY, nested
+//! multiparts reusing a boundary); decoding is the mime module's. The results of the dovecot_diff.py battery on CPython's email
 //! corpus, and of many probes, are kept as tests (src/search/tests.rs).
 
 mod address;
@@ -199,16 +199,16 @@ pub fn matches(
         }
         Body(s) => {
             let key = fold::fold(s);
-            key.is_empty() || fold::contains_folded(&c.message()?.body_text(), &key)
+            key.is_empty()
+                || fold::contains_folded(&header::search_text(c.message()?.raw()).body, &key)
         }
         Text(s) => {
             let key = fold::fold(s);
             if key.is_empty() {
                 true
             } else {
-                let m = c.message()?;
-                fold::contains_folded(&header::all_header_text(m.raw()), &key)
-                    || fold::contains_folded(&m.body_text(), &key)
+                let t = header::search_text(c.message()?.raw());
+                fold::contains_folded(&t.headers, &key) || fold::contains_folded(&t.body, &key)
             }
         }
         Not(k) => !matches(k, c, ctx)?,
@@ -258,11 +258,23 @@ fn internal_date(info: &MessageInfo) -> NaiveDate {
 }
 
 /// The Date: field's calendar date in its own timezone; 1-Jan-1970 when the
-/// field is missing or unparsable (Dovecot's date 0).
+/// field is missing or unparsable (Dovecot's date 0). Dovecot keeps the
+/// sent date as an unsigned 32-bit time, so a date before 1970 (or after
+/// 2106) wraps around, and we do the same: `Date: 13 Feb 1969` matches
+/// `SENTSINCE 2-Jul-2003` there.
 fn sent_date(m: &Message) -> NaiveDate {
-    m.date()
-        .map(|d| d.date_naive())
-        .unwrap_or(chrono::DateTime::UNIX_EPOCH.date_naive())
+    let epoch = chrono::DateTime::UNIX_EPOCH.date_naive();
+    let Some(d) = m.date() else {
+        return epoch;
+    };
+    let t = d.timestamp();
+    if (0..=i64::from(u32::MAX)).contains(&t) {
+        return d.date_naive();
+    }
+    let wrapped = i64::from(t as u32) + i64::from(d.offset().local_minus_utc());
+    chrono::DateTime::from_timestamp(wrapped, 0)
+        .map(|x| x.date_naive())
+        .unwrap_or(epoch)
 }
 
 /// FROM/TO/CC/BCC: the key against each field's normalised address form.

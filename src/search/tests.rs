@@ -1090,3 +1090,65 @@ fn probe_harness() {
         println!("{:<50} -> {:?} ", q, run(&mut msgs, k));
     }
 }
+
+#[test]
+fn part_walk_quirks_dovecot() {
+    let mut m = vec![
+        // A nested multipart reusing its parent's boundary takes the parts
+        // up to the first close; the parent goes on after it (msg_15).
+        Fake::new(
+            1,
+            "Subject: s\nContent-Type: multipart/mixed; boundary=\"B\"\n\npre\n\
+             --B\nContent-Type: multipart/alternative; boundary=\"B\"\n\n\n\
+             --B\nContent-Type: text/plain\n\nalt one\n\
+             --B\nContent-Type: text/html\n\nalt two\n\
+             --B--\n\n\
+             --B\nContent-Type: image/gif\nContent-Transfer-Encoding: base64\n\nR0lG\n\
+             --B--\n",
+        ),
+        // message/* bodies other than message/rfc822 are searched (msg_36).
+        Fake::new(
+            2,
+            "Subject: s\nContent-Type: multipart/alternative; boundary=O\n\n\
+             --O\nContent-Type: Message/External-body; access-type=\"mail-server\"\n\n\
+             Content-Type: text/plain\n\nENCODING mime\n--O--\n",
+        ),
+        // `Content-Type: text` without subtype: body not searched (msg_14).
+        Fake::new(
+            3,
+            "Subject: s\nContent-Type: text; charset=us-ascii\n\nhidden words\n",
+        ),
+    ];
+    assert_eq!(run(&mut m, "BODY \"alt two\""), [1]);
+    assert_eq!(run(&mut m, "TEXT \"image/gif\""), [1]);
+    assert_eq!(
+        run(&mut m, "TEXT \"Content-Transfer-Encoding: base64\""),
+        [1]
+    );
+    assert_eq!(run(&mut m, "BODY \"pre\""), NONE);
+    assert_eq!(run(&mut m, "BODY \"R0lG\""), NONE);
+    assert_eq!(run(&mut m, "BODY \"Content-Type\""), [2]);
+    assert_eq!(run(&mut m, "BODY \"encoding mime\""), [2]);
+    assert_eq!(run(&mut m, "BODY \"hidden\""), NONE);
+    assert_eq!(run(&mut m, "TEXT \"hidden\""), NONE);
+    assert_eq!(run(&mut m, "TEXT \"charset=us-ascii\""), [3]);
+}
+
+#[test]
+fn sent_date_before_1970_wraps_like_dovecot() {
+    let mut m = vec![Fake::new(
+        1,
+        "Date:\n Thu, 13\n Feb 1969 23:32 -0330 (Newfoundland Time)\n\nx\n",
+    )];
+    assert_eq!(run(&mut m, "SENTSINCE 2-Jul-2003"), [1]);
+    assert_eq!(run(&mut m, "SENTBEFORE 2-Jan-1970"), NONE);
+    assert_eq!(run(&mut m, "SENTON 13-Feb-1969"), NONE);
+    assert_eq!(run(&mut m, "SENTON 1-Jan-1970"), NONE);
+    let mut m = vec![
+        Fake::new(1, "Date: Fri, 1 Jan 1960 00:00:00 +0000\n\nx\n"),
+        Fake::new(2, "Date: Fri, 1 Jan 2200 12:00:00 +0200\n\nx\n"),
+    ];
+    assert_eq!(run(&mut m, "SENTON 6-Feb-2096"), [1]);
+    assert_eq!(run(&mut m, "SENTON 25-Nov-2063"), [2]);
+    assert_eq!(run(&mut m, "SENTSINCE 1-Jan-2199"), NONE);
+}
