@@ -286,7 +286,10 @@ where
                 }
             },
         };
-        let cmd = match crate::imap::parser::parse_command(raw) {
+        let limits = crate::imap::parser::ParserLimits {
+            max_nesting: s.config.limits.max_nesting,
+        };
+        let cmd = match crate::imap::parser::parse_command_with(raw, limits) {
             Ok(c) => c,
             Err(e) => {
                 let line = parse_error_response(&e);

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::imap::command::{SeqNum, SequenceSet};
-use crate::imap::session::{Session, Tagged};
+use crate::imap::session::{Session, State, Tagged};
 use crate::mime::Message;
 use crate::store::{Flags, Mailbox, MessageInfo, StoreError, Uid};
 
@@ -182,13 +182,28 @@ pub fn announce_changes(s: &mut Session, allow_expunge: bool) {
     let Some(sel) = s.selected.as_mut() else {
         return;
     };
+    let validity = sel.mailbox.uid_validity();
     let changed = match sel.mailbox.sync() {
         Ok(c) => c,
+        Err(StoreError::NotFound(_)) => {
+            // Deleted or renamed under us: the client's view is void.
+            s.selected = None;
+            s.untagged("BYE Selected mailbox was deleted or renamed");
+            s.state = State::Logout;
+            return;
+        }
         Err(e) => {
             crate::imap::log_line(&format!("sync failed: {e}"));
             false
         }
     };
+    if sel.mailbox.uid_validity() != validity {
+        // The state was rebuilt; every UID the client holds is void.
+        s.selected = None;
+        s.untagged("BYE Mailbox UIDVALIDITY changed, please reconnect");
+        s.state = State::Logout;
+        return;
+    }
     if !changed && !sel.dirty {
         return;
     }
