@@ -40,6 +40,10 @@ def _drop_privileges_for_dovecot():
     the tests create owned by the same user as the server."""
     if not IS_DOVECOT or os.geteuid() != 0:
         return
+    # the interpreter's own files may be unreadable to vmail (pyenv under /root): import lazily loaded modules
+    # and read the message corpus first
+    import _strptime, email.parser, email.policy, email.generator, json, unittest.mock  # noqa: F401
+    corpus()
     if subprocess.run(["id", "vmail"], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "-r", "-u", str(VMAIL_UID), "-U", "-M", "-s", "/usr/sbin/nologin", "vmail"],
                        check=True)
@@ -50,7 +54,22 @@ def _drop_privileges_for_dovecot():
     os.setuid(pw.pw_uid)
 
 
-_drop_privileges_for_dovecot()
+_corpus = []
+
+
+def corpus():
+    """CPython's test_email messages as [(file name, bytes)], or [] when the test package is not installed."""
+    if not _corpus:
+        try:
+            import glob
+            import test.test_email
+            d = os.path.join(os.path.dirname(test.test_email.__file__), "data")
+            for f in sorted(glob.glob(os.path.join(d, "msg_*.txt"))):
+                with open(f, "rb") as fh:
+                    _corpus.append((os.path.basename(f), fh.read()))
+        except ImportError:
+            pass
+    return list(_corpus)
 
 
 def bincimap_bin():
@@ -728,3 +747,6 @@ def _imaplib_close(m):
 
 def plain_b64(user, password, authzid=""):
     return base64.b64encode(("%s\0%s\0%s" % (authzid, user, password)).encode()).decode()
+
+
+_drop_privileges_for_dovecot()
