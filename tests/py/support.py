@@ -43,6 +43,16 @@ def _drop_privileges_for_dovecot():
     # the interpreter's own files may be unreadable to vmail (pyenv under /root): import lazily loaded modules
     # and read the message corpus first
     import _strptime, email.parser, email.policy, email.generator, json, unittest.mock, unicodedata, difflib, pprint, traceback, linecache, encodings.idna, encodings.latin_1  # noqa: F401,E401
+    import importlib
+    import pkgutil
+    import encodings
+    import email
+    for pkg in (encodings, email):
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            try:
+                importlib.import_module(pkg.__name__ + "." + mod.name)
+            except Exception:
+                pass
     corpus()
     if subprocess.run(["id", "vmail"], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "-r", "-u", str(VMAIL_UID), "-U", "-M", "-s", "/usr/sbin/nologin", "vmail"],
