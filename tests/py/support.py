@@ -607,16 +607,19 @@ class Serve:
     """`bincimap serve` on a free loopback port with a temporary BINCIMAP_DATA. `password` is the demo user's,
     parsed from the first-start line on stdout."""
 
-    def __init__(self, data_dir=None, config=None, extra_args=()):
+    def __init__(self, data_dir=None, config=None, extra_args=(), port=None):
+        """With `port`, the config file is expected to listen there and no --listen is passed."""
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="bincimap-serve-")
         self.own_data = data_dir is None
-        self.port = free_port()
+        self.port = port or free_port()
         self.out = tempfile.NamedTemporaryFile(prefix="serve-out-", delete=False)
         self.err = tempfile.NamedTemporaryFile(prefix="serve-err-", delete=False)
         argv = [bincimap_bin(), "serve"]
         if config:
             argv += ["--config", config]
-        argv += ["--listen", "127.0.0.1:%d" % self.port] + list(extra_args)
+        if port is None:
+            argv += ["--listen", "127.0.0.1:%d" % self.port]
+        argv += list(extra_args)
         env = dict(os.environ)
         env["BINCIMAP_DATA"] = self.data_dir
         env["HOME"] = self.data_dir
