@@ -221,35 +221,35 @@ class TestServeLifecycle(unittest.TestCase):
         self.assertNotEqual(p2.stdout.decode().strip(), h, "salted: two hashes of one password differ")
         d = tempfile.mkdtemp(prefix="bincimap-conf-")
         self.addCleanup(subprocess.run, ["rm", "-rf", d])
-        os.makedirs(os.path.join(d, "home", "Maildir", "cur"))
-        for sub in ("new", "tmp"):
-            os.makedirs(os.path.join(d, "home", "Maildir", sub))
+        home = os.path.join(d, "bobhome")
         with open(os.path.join(d, "passwd"), "w") as f:
-            f.write("alice:%s:%d:%d:%s\n" % (h, os.getuid(), os.getgid(), os.path.join(d, "home")))
+            # alice: a virtual user, mail under the data dir; bob: uid, gid and home given
+            f.write("alice:%s\n" % h)
+            f.write("bob:%s:%d:%d:%s\n" % (h, os.getuid(), os.getgid(), home))
         port = free_port()
         conf = os.path.join(d, "bincimap.toml")
         with open(conf, "w") as f:
             f.write('[server]\nlisten = ["127.0.0.1:%d"]\ndata_dir = "%s"\n\n[auth]\npasswd_file = "%s"\n'
                     % (port, os.path.join(d, "data"), os.path.join(d, "passwd")))
         s = Serve(config=conf, data_dir=os.path.join(d, "data"), port=port)
-        try:
-            s.wait_listening()
-        except AssertionError:
-            s.stop()
-            raise
-        try:
+        self.addCleanup(s.stop)
+        s.wait_listening()
+        m = imaplib.IMAP4("127.0.0.1", s.port, timeout=30)
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.login("alice", "wrong")
+        m.shutdown()
+        for user in ("alice", "bob"):
             m = imaplib.IMAP4("127.0.0.1", s.port, timeout=30)
-            with self.assertRaises(imaplib.IMAP4.error):
-                m.login("alice", "wrong")
-            m = imaplib.IMAP4("127.0.0.1", s.port, timeout=30)
-            self.assertEqual(m.login("alice", "s3cret-pass")[0], "OK")
-            self.assertEqual(m.append("INBOX", None, None, b"Subject: a\r\n\r\nb\r\n")[0], "OK")
+            self.assertEqual(m.login(user, "s3cret-pass")[0], "OK", user)
+            self.assertEqual(m.append("INBOX", None, None, b"Subject: for " + user.encode() + b"\r\n\r\nb\r\n")[0],
+                             "OK")
+            self.assertEqual(m.select("INBOX")[1], [b"1"], "%s has a mailbox of their own" % user)
             m.logout()
-            self.assertEqual(len(os.listdir(os.path.join(d, "home", "Maildir", "new"))) +
-                             len(os.listdir(os.path.join(d, "home", "Maildir", "cur"))), 1,
-                             "alice's mail is in the home from the password file")
-        finally:
-            s.stop()
+        found = [os.path.join(r, f) for r, _, fs in os.walk(home) for f in fs
+                 if os.path.basename(r) in ("new", "cur")]
+        self.assertEqual(len(found), 1, "bob's mail is in the home from the password file: %r" % found)
+        with open(found[0], "rb") as fh:
+            self.assertIn(b"for bob", fh.read())
 
     def test_imapd_with_config(self):
         d = tempfile.mkdtemp(prefix="bincimap-conf-")
