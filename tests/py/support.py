@@ -42,7 +42,7 @@ def _drop_privileges_for_dovecot():
         return
     # the interpreter's own files may be unreadable to vmail (pyenv under /root): import lazily loaded modules
     # and read the message corpus first
-    import _strptime, email.parser, email.policy, email.generator, json, unittest.mock, unicodedata, difflib, pprint, traceback, linecache, encodings.idna, encodings.latin_1  # noqa: F401,E401
+    import _strptime, email.parser, email.policy, email.generator, json, unittest.mock, unicodedata, difflib, pprint, traceback, linecache, encodings.idna, encodings.latin_1  # noqa: F401,E401 pylint: disable=unused-import
     import importlib
     import pkgutil
     import encodings

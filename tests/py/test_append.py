@@ -1,11 +1,10 @@
 """APPEND: flags, keywords, date-time, literals (small, empty-flag-list, big), TRYCREATE, notifications to the
 selecting session, and errors."""
-import email.utils
 import imaplib
 import unittest
 from datetime import datetime
 
-from support import (IS_DOVECOT, ImapTestCase, code_value, fetches, flagset, make_msg, mbx, q, resp_code, status,
+from support import (ImapTestCase, code_value, fetches, flagset, make_msg, mbx, q, resp_code, status,
                      untagged_value)
 
 
@@ -64,6 +63,13 @@ class TestAppend(ImapTestCase):
         c = self.session()
         u, t = self.no(c, "APPEND %s {LIT}" % q(mbx("nowhere")), [make_msg()])
         self.assertEqual(resp_code(t), "TRYCREATE", t)
+
+    def test_append_to_noselect_name_fails(self):
+        c = self.session()
+        self.ok(c, "CREATE " + q(mbx("parent/child")))
+        self.no(c, "APPEND %s {LIT}" % q(mbx("parent")), [make_msg()])
+        u = self.ok(c, "STATUS %s (MESSAGES)" % q(mbx("parent/child")))
+        self.assertTrue(any(b"MESSAGES 0" in r for r in u), u)
 
     def test_append_to_other_mailbox(self):
         c = self.session()

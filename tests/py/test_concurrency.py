@@ -205,7 +205,7 @@ class TestDeliveryStress(ImapTestCase):
         self.assertGreater(len(expunged_mids), self.N // 20, "the expunging session did its part")
         # a fresh session sees the same UIDs
         c = self.session()
-        u = self.ok(c, "EXAMINE INBOX")
+        self.ok(c, "EXAMINE INBOX")
         f = fetches(self.ok(c, "FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"))
         for v in f.values():
             self.assertEqual(mid_to_uid[msgid_of(v["BODY[HEADER.FIELDS (MESSAGE-ID)]"])], int(v["UID"]))

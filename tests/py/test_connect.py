@@ -3,7 +3,7 @@ pipelining, and imaplib's view of the same."""
 import re
 import unittest
 
-from support import (IS_DOVECOT, ImapTestCase, bincimap_only, make_msg, status, untagged_value, fetches,
+from support import (ImapTestCase, make_msg, status, untagged_value, fetches,
                      search_ids)
 
 
@@ -16,12 +16,6 @@ class TestGreetingAndCapability(ImapTestCase):
         words = caps[0].upper().split()[2:]
         self.assertIn(b"IMAP4REV1", words)
         self.assertNotIn(b"STARTTLS", words)
-
-    @bincimap_only
-    def test_capability_advertises_auth_plain(self):
-        c = self.session()
-        u = self.ok(c, "CAPABILITY")
-        self.assertIn(b"AUTH=PLAIN", u[0].upper().split())
 
     def test_noop_and_logout(self):
         c = self.session()

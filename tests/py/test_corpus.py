@@ -43,9 +43,8 @@ class TestCorpus(ImapTestCase):
         for i, (name, data) in enumerate(self.msgs):
             self.home.deliver(data, flags="", mtime=t0 + i * 3600)
         self.c = self.session()
-        u = self.ok(self.c, "SELECT INBOX")
-        # map each sequence number to its corpus file by the mtime-derived INTERNALDATE order is not guaranteed,
-        # so match by content
+        self.ok(self.c, "SELECT INBOX")
+        # the order a server numbers the files in is its own choice: match each message to its file by content
         f = fetches(self.ok(self.c, "FETCH 1:* (RFC822.SIZE BODY.PEEK[])"))
         by_content = {crlf(d): n for n, d in self.msgs}
         self.seq_to_name = {}

@@ -4,7 +4,7 @@ import re
 import unittest
 from datetime import datetime
 
-from support import (IS_DOVECOT, MULTIPART, ImapTestCase, Str, fetches, flagset, make_msg, status)
+from support import (MULTIPART, ImapTestCase, Str, fetches, flagset, make_msg, status)
 
 SIMPLE = make_msg(subject="Simple one", body="Line one.\r\nLine two.\r\n", msgid="<simple-1@example.com>",
                   frm='"Doe, John" <john@example.com>', to="jane@example.org",

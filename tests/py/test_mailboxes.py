@@ -1,10 +1,9 @@
 """Mailbox commands: SELECT/EXAMINE responses, CREATE, DELETE, RENAME (INBOX too), SUBSCRIBE/UNSUBSCRIBE/LSUB,
 LIST patterns and references, STATUS, and the Maildir++ directory layout."""
 import os
-import re
 import unittest
 
-from support import (IS_DOVECOT, MBX_PREFIX, ImapTestCase, Parser, bincimap_only, code_value, expunges, fetches, lists,
+from support import (IS_DOVECOT, ImapTestCase, Parser, bincimap_only, code_value, expunges, fetches, lists,
                      make_msg, mbx, parse_list, q, resp_code, status, untagged_value)
 
 
@@ -93,7 +92,8 @@ class TestSelect(ImapTestCase):
         c = self.session()
         u, t = c.cmd("SELECT " + q(mbx("nope")))
         self.assertEqual(status(t), "NO", t)
-        self.assertIn(resp_code(t), (None, "NONEXISTENT"))
+        # Dovecot leaves the code out here
+        self.assertIn(resp_code(t), (None, "NONEXISTENT") if IS_DOVECOT else ("NONEXISTENT",), t)
 
     def test_select_inbox_is_case_insensitive(self):
         c = self.session()
@@ -135,7 +135,7 @@ class TestCreateDelete(ImapTestCase):
         c = self.session()
         self.ok(c, "CREATE " + q(mbx("dup")))
         u, t = self.no(c, "CREATE " + q(mbx("dup")))
-        self.assertIn(resp_code(t), (None, "ALREADYEXISTS"))
+        self.assertEqual(resp_code(t), "ALREADYEXISTS", t)
         self.no(c, "CREATE INBOX")
         self.no(c, "CREATE inbox")
 
@@ -187,7 +187,7 @@ class TestCreateDelete(ImapTestCase):
         self.assertNotIn(mbx("gone"), self.names(c))
         self.assertFalse(os.path.exists(os.path.join(self.home.maildir, ".gone")))
         u, t = self.no(c, "DELETE " + q(mbx("gone")))
-        self.assertIn(resp_code(t), (None, "NONEXISTENT"))
+        self.assertEqual(resp_code(t), "NONEXISTENT", t)
         self.no(c, "DELETE INBOX")
         self.no(c, "DELETE inbox")
         self.ok(c, "SELECT INBOX")
@@ -258,9 +258,9 @@ class TestRename(ImapTestCase):
         self.ok(c, "CREATE " + q(mbx("r1")))
         self.ok(c, "CREATE " + q(mbx("r2")))
         u, t = self.no(c, "RENAME %s %s" % (q(mbx("r1")), q(mbx("r2"))))
-        self.assertIn(resp_code(t), (None, "ALREADYEXISTS"))
+        self.assertEqual(resp_code(t), "ALREADYEXISTS", t)
         u, t = self.no(c, "RENAME %s %s" % (q(mbx("none")), q(mbx("r3"))))
-        self.assertIn(resp_code(t), (None, "NONEXISTENT"))
+        self.assertEqual(resp_code(t), "NONEXISTENT", t)
         self.no(c, "RENAME %s INBOX" % q(mbx("r1")))
 
     def test_rename_to_deeper_name_creates_parents(self):
@@ -443,7 +443,8 @@ class TestStatus(ImapTestCase):
     def test_status_errors(self):
         c = self.session()
         u, t = self.no(c, "STATUS %s (MESSAGES)" % q(mbx("missing")))
-        self.assertIn(resp_code(t), (None, "NONEXISTENT"))
+        # Dovecot leaves the code out here
+        self.assertIn(resp_code(t), (None, "NONEXISTENT") if IS_DOVECOT else ("NONEXISTENT",), t)
         self.bad(c, "STATUS INBOX (BOGUS)")
         self.bad(c, "STATUS INBOX")
 

@@ -6,7 +6,7 @@ import random
 import re
 import unittest
 
-from support import (IS_DOVECOT, ImapTestCase, Parser, ServerClosed, crlf, fetches, make_msg, search_ids, status)
+from support import (IS_DOVECOT, ImapTestCase, ServerClosed, fetches, make_msg, search_ids, status)
 
 
 class TestMalformedCommands(ImapTestCase):

@@ -1,7 +1,6 @@
 """`bincimap serve` on its embedded default (temp BINCIMAP_DATA, free loopback port): the printed demo password,
 the welcome message, LOGIN and AUTHENTICATE PLAIN over TCP with imaplib and raw, bad credentials, restarts, and
 `bincimap passwd` with a config file. bincimap only."""
-import base64
 import imaplib
 import os
 import re
@@ -9,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from support import (IS_DOVECOT, Serve, bincimap_bin, fetches, free_port, plain_b64, status, untagged_value)
+from support import (IS_DOVECOT, Serve, bincimap_bin, free_port, plain_b64, status, untagged_value)
 
 
 @unittest.skipIf(IS_DOVECOT, "bincimap serve only")

@@ -141,7 +141,7 @@ class TestExpungeClose(StoreCase):
     def test_uid_numbers_are_not_reused(self):
         self.ok(self.c, "STORE 5 +FLAGS.SILENT (\\Deleted)")
         self.ok(self.c, "EXPUNGE")
-        u = self.append(self.c, make_msg(subject="after expunge"))
+        self.append(self.c, make_msg(subject="after expunge"))
         f = fetches(self.ok(self.c, "FETCH * UID"))
         self.assertGreater(int(list(f.values())[0]["UID"]), self.uids[5])
 
