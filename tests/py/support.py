@@ -610,6 +610,7 @@ class Serve:
     def __init__(self, data_dir=None, config=None, extra_args=(), port=None):
         """With `port`, the config file is expected to listen there and no --listen is passed."""
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="bincimap-serve-")
+        os.makedirs(self.data_dir, exist_ok=True)
         self.own_data = data_dir is None
         self.port = port or free_port()
         self.out = tempfile.NamedTemporaryFile(prefix="serve-out-", delete=False)
