@@ -76,6 +76,33 @@ class TestTwoSessions(ImapTestCase):
         u = self.ok(self.a, "NOOP")
         self.assertEqual(untagged_value(u, "EXISTS"), 6)
 
+    def test_changes_made_directly_in_the_maildir(self):
+        # another Maildir program removes one file and flags another by renaming it
+        self.ok(self.b, "STORE 1:* -FLAGS.SILENT (\\Seen)")
+        self.ok(self.a, "NOOP")
+        f = fetches(self.ok(self.a, "FETCH 1:4 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
+        seq_of = {bytes(v["BODY[HEADER.FIELDS (SUBJECT)]"]).strip().decode(): s for s, v in f.items()}
+        files = {}
+        for sub in ("cur", "new"):
+            for name in os.listdir(os.path.join(self.home.maildir, sub)):
+                path = os.path.join(self.home.maildir, sub, name)
+                with open(path, "rb") as fh:
+                    m = re.search(rb"Subject: (msg \d)", fh.read())
+                files[m.group(1).decode()] = path
+        os.unlink(files["msg 2"])
+        p = files["msg 3"]
+        base = os.path.basename(p).split(":2,")[0]
+        info = (os.path.basename(p).split(":2,") + [""])[1]
+        os.rename(p, os.path.join(self.home.maildir, "cur", base + ":2," + "".join(sorted(set(info + "F")))))
+        u = self.ok(self.a, "FETCH 1:4 (FLAGS)")
+        self.assertEqual(expunges(u), [])
+        u = self.ok(self.a, "NOOP")
+        self.assertEqual(expunges(u), [seq_of["Subject: msg 2"]])
+        f = fetches(self.ok(self.a, "FETCH 1:3 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
+        flagged = [bytes(v["BODY[HEADER.FIELDS (SUBJECT)]"]).strip() for v in f.values()
+                   if "\\Flagged" in flagset(v["FLAGS"])]
+        self.assertEqual(flagged, [b"Subject: msg 3"])
+
     def test_recent_goes_to_exactly_one_session(self):
         self.home.deliver(make_msg(subject="who gets it"))
         ua = self.ok(self.a, "NOOP")
@@ -119,7 +146,7 @@ class TestTwoSessions(ImapTestCase):
 class TestDeliveryStress(ImapTestCase):
     """An MTA thread delivers through tmp/ -> new/ while two sessions poll, flag and expunge."""
 
-    N = int(os.environ.get("BINCIMAP_TEST_STRESS", "150"))
+    N = int(os.environ.get("BINCIMAP_TEST_STRESS", "300"))
 
     def test_sessions_agree_while_mta_delivers(self):
         a = self.session(select="INBOX")
