@@ -124,7 +124,7 @@ impl Session {
     }
 
     pub fn capabilities(&self) -> String {
-        let mut caps = String::from("IMAP4rev1 LITERAL+ CHILDREN");
+        let mut caps = String::from("IMAP4rev1 LITERAL+ CHILDREN UIDPLUS");
         if self.state == State::NotAuthenticated {
             if self.plaintext_ok {
                 caps.push_str(" AUTH=PLAIN");
@@ -308,6 +308,11 @@ where
         };
         if s.state == State::Selected && !is_logout {
             crate::imap::view::announce_changes(&mut s, !no_expunge);
+            if s.state == State::Logout {
+                // The mailbox vanished under us: BYE was sent, and like
+                // Dovecot we close without completing the command.
+                return s.flush().await;
+            }
         }
         s.write_tagged(&tag, &result);
         s.flush().await?;

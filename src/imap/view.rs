@@ -209,8 +209,16 @@ pub fn announce_changes(s: &mut Session, allow_expunge: bool) {
     }
     let mut lines: Vec<String> = Vec::new();
     let msgs = sel.mailbox.messages();
+    // Expunges we may not report yet keep the view dirty, so the next
+    // command that may report them does, even if the disk is quiet by then.
+    let mut pending_expunge = false;
 
-    if allow_expunge {
+    if !allow_expunge {
+        pending_expunge = sel
+            .view
+            .iter()
+            .any(|e| msgs.binary_search_by_key(&e.uid, |m| m.uid).is_err());
+    } else {
         let gone: Vec<usize> = sel
             .view
             .iter()
@@ -267,7 +275,7 @@ pub fn announce_changes(s: &mut Session, allow_expunge: bool) {
         });
         added += 1;
     }
-    sel.dirty = false;
+    sel.dirty = pending_expunge;
     let exists = sel.view.len();
     let recent = sel.view.iter().filter(|e| e.recent).count();
     if new_keywords {

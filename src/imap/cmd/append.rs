@@ -52,11 +52,16 @@ fn append_inner(
         &Flags::from_client(flags),
         date.map(|d| d.timestamp()),
     ) {
-        Ok(_) => {
+        Ok((validity, uid)) => {
             if let Some(sel) = s.selected.as_mut() {
                 sel.dirty = true;
             }
-            Tagged::ok("")
+            // RFC 4315: clients such as mbsync rely on APPENDUID to avoid
+            // re-fetching what they just uploaded.
+            Tagged::Ok(
+                Some(format!("APPENDUID {validity} {uid}")),
+                "APPEND completed".into(),
+            )
         }
         Err(e) => store_error(&e, "TRYCREATE"),
     }
