@@ -158,14 +158,14 @@ fn fetch_one(
             FetchAttr::Envelope => {
                 if let Some(m) = &msg {
                     out.extend_from_slice(b"ENVELOPE ");
-                    out.extend_from_slice(m.envelope().as_bytes());
+                    out.extend_from_slice(&m.envelope_bytes());
                 }
             }
             FetchAttr::Body | FetchAttr::BodyStructure => {
                 if let Some(m) = &msg {
                     let ext = matches!(item, FetchAttr::BodyStructure);
                     out.extend_from_slice(if ext { b"BODYSTRUCTURE " } else { b"BODY " });
-                    out.extend_from_slice(m.body_structure(ext).as_bytes());
+                    out.extend_from_slice(&m.body_structure_bytes(ext));
                 }
             }
             FetchAttr::Rfc822 | FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
