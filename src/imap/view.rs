@@ -135,19 +135,53 @@ impl Selected {
         Ok(out)
     }
 
-    /// Returns the parsed message, from the cache when possible.
+    /// Returns the parsed message, from the cache when possible. With
+    /// `full` false only the header is read and parsed (Binc's promise: a
+    /// message is parsed at most twice, header then whole).
     pub fn message(&mut self, uid: Uid, full: bool) -> Result<Arc<Message>, StoreError> {
         if let Some(m) = self.cache.get(uid, full) {
             return Ok(m);
         }
         let mut f = self.mailbox.open_message(uid)?;
-        let mut raw = Vec::new();
-        std::io::Read::read_to_end(&mut f, &mut raw)
-            .map_err(|e| StoreError::io(format!("reading message UID {uid}"), e))?;
-        let m = Arc::new(Message::parse(raw));
-        // A full parse also serves header-only requests.
-        self.cache.put(uid, true, m.clone());
+        let m = if full {
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut raw)
+                .map_err(|e| StoreError::io(format!("reading message UID {uid}"), e))?;
+            Message::parse(raw)
+        } else {
+            Message::parse_header_only(read_header(&mut f, uid)?)
+        };
+        let m = Arc::new(m);
+        self.cache.put(uid, full, m.clone());
         Ok(m)
+    }
+}
+
+/// Reads a message file up to and including the blank line that ends its
+/// header, in chunks, so header-only work never reads a large body.
+fn read_header(f: &mut std::fs::File, uid: Uid) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    let mut raw: Vec<u8> = Vec::with_capacity(8192);
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = f
+            .read(&mut chunk)
+            .map_err(|e| StoreError::io(format!("reading message UID {uid}"), e))?;
+        let scan_from = raw.len().saturating_sub(3);
+        raw.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+        if n == 0 {
+            return Ok(raw);
+        }
+        // Find the blank line only in the new bytes (plus overlap).
+        let tail = raw.get(scan_from..).unwrap_or(&[]);
+        if memchr::memmem::find(tail, b"\n\n").is_some()
+            || memchr::memmem::find(tail, b"\n\r\n").is_some()
+            || scan_from == 0 && (raw.starts_with(b"\n") || raw.starts_with(b"\r\n"))
+        {
+            let end = crate::mime::header_end(&raw);
+            raw.truncate(end);
+            return Ok(raw);
+        }
     }
 }
 

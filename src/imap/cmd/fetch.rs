@@ -27,12 +27,25 @@ fn sets_seen(a: &FetchAttr) -> bool {
     )
 }
 
-/// What an item needs from the message file.
-fn needs_message(a: &FetchAttr) -> bool {
-    !matches!(
-        a,
-        FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Rfc822Size | FetchAttr::Uid
-    )
+/// What an item needs from the message file: 0 nothing, 1 the header,
+/// 2 the whole message.
+fn needs_message(a: &FetchAttr) -> u8 {
+    match a {
+        FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Rfc822Size | FetchAttr::Uid => 0,
+        FetchAttr::Envelope | FetchAttr::Rfc822Header => 1,
+        FetchAttr::BodySection { section, .. }
+            if section.part.is_empty()
+                && matches!(
+                    section.text,
+                    Some(SectionText::Header)
+                        | Some(SectionText::HeaderFields(_))
+                        | Some(SectionText::HeaderFieldsNot(_))
+                ) =>
+        {
+            1
+        }
+        _ => 2,
+    }
 }
 
 fn partial_slice(data: &[u8], partial: Option<(u32, u32)>) -> &[u8] {
@@ -67,7 +80,7 @@ pub async fn fetch(
         items.insert(0, FetchAttr::Uid);
     }
     let want_seen = items.iter().any(sets_seen);
-    let need_msg = items.iter().any(needs_message);
+    let need_msg = items.iter().map(needs_message).max().unwrap_or(0);
     let mut gone = false;
 
     for i in idx {
@@ -94,7 +107,7 @@ fn fetch_one(
     i: usize,
     items: &[FetchAttr],
     want_seen: bool,
-    need_msg: bool,
+    need_msg: u8,
     out: &mut Vec<u8>,
 ) -> Result<(), StoreError> {
     let Some(sel) = s.selected.as_mut() else {
@@ -107,10 +120,9 @@ fn fetch_one(
     let Some(info) = sel.info(uid).cloned() else {
         return Err(StoreError::MessageGone(uid));
     };
-    let msg = if need_msg {
-        Some(sel.message(uid, true)?)
-    } else {
-        None
+    let msg = match need_msg {
+        0 => None,
+        n => Some(sel.message(uid, n == 2)?),
     };
 
     let mut flags_changed = false;

@@ -16,6 +16,7 @@ struct Cand<'a> {
     seq: u32,
     info: MessageInfo,
     recent: bool,
+    full: bool,
     msg: Option<Arc<Message>>,
 }
 
@@ -35,7 +36,7 @@ impl Candidate for Cand<'_> {
     fn message(&mut self) -> Result<&Message, StoreError> {
         let m = match self.msg.take() {
             Some(m) => m,
-            None => self.sel.message(self.info.uid, true)?,
+            None => self.sel.message(self.info.uid, self.full)?,
         };
         Ok(self.msg.insert(m))
     }
@@ -46,6 +47,7 @@ pub fn search(s: &mut Session, uid: bool, _charset: Option<String>, key: SearchK
         return Tagged::bad("No mailbox selected");
     };
     let key = search::optimize(key);
+    let full = search::needs(&key) == search::Need::Full;
     let ctx = SearchCtx {
         max_seq: sel.view.len() as u32,
         max_uid: sel.max_uid(),
@@ -63,6 +65,7 @@ pub fn search(s: &mut Session, uid: bool, _charset: Option<String>, key: SearchK
             seq: i as u32 + 1,
             info,
             recent,
+            full,
             msg: None,
         };
         match search::matches(&key, &mut c, &ctx) {
