@@ -320,7 +320,8 @@ impl<'a> Parser<'a> {
         if self.skip_lwsp() <= 0 {
             return (-1, key, value);
         }
-        if self.parse_mime_token(&mut key) <= 0 || key.is_empty() {
+        // an empty name is accepted, as in Dovecot ("; =x")
+        if self.parse_mime_token(&mut key) <= 0 {
             return (-1, key, value);
         }
         if self.peek() != Some(b'=') {
@@ -517,8 +518,9 @@ fn content_type_inner(p: &mut Parser, s: &mut Vec<u8>) -> i32 {
     s.push(b'/');
     let before = s.len();
     let ret = p.parse_mime_token(s);
-    // an empty subtype, or anything but ';' after it, voids the type
-    if s.len() == before || (ret > 0 && p.peek() != Some(b';')) {
+    // an empty subtype, a broken comment, or anything but ';' after it
+    // voids the type
+    if s.len() == before || ret < 0 || (ret > 0 && p.peek() != Some(b';')) {
         s.clear();
         return -1;
     }
