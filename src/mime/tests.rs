@@ -335,3 +335,64 @@ fn never_panics_on_garbage() {
         }
     }
 }
+
+#[test]
+fn plain_7bit_is_canonical() {
+    // Dovecot caches a "plain 7bit" flag and answers in canonical form
+    let m = Message::parse(
+        b"MIME-Version: 1.0\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\nContent-Transfer-Encoding: 7BIT\n\nx\n"
+            .to_vec(),
+    );
+    assert_eq!(
+        m.body_structure(true),
+        "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1 NIL NIL NIL NIL)"
+    );
+    // anything more keeps the header's spelling
+    let m = Message::parse(
+        b"MIME-Version: 1.0\nContent-Type: Text/Html\nContent-Transfer-Encoding: 7Bit\n\nx\n"
+            .to_vec(),
+    );
+    assert_eq!(
+        m.body_structure(false),
+        "(\"Text\" \"Html\" (\"charset\" \"us-ascii\") NIL NIL \"7Bit\" 3 1)"
+    );
+}
+
+#[test]
+fn colonless_lines_and_nested_header_fields() {
+    // "Content-Type" without a colon is not a Content-Type
+    let m = Message::parse(b"Content-Type\nMIME-Version: 1.0\n\nx".to_vec());
+    assert!(m.body_structure(false).starts_with("(\"text\" \"plain\""));
+    // ...and matches no HEADER.FIELDS name, but .NOT keeps it
+    let m = Message::parse(b"From\nTo: a@b\n\nx".to_vec());
+    assert_eq!(
+        s(m.section(&sec(
+            &[],
+            Some(SectionText::HeaderFields(vec!["FROM".into()]))
+        ))),
+        "\r\n"
+    );
+    assert_eq!(
+        s(m.section(&sec(
+            &[],
+            Some(SectionText::HeaderFieldsNot(vec!["TO".into()]))
+        ))),
+        "From\r\n\r\n"
+    );
+    // an embedded message's HEADER.FIELDS reads on to the next blank line
+    let m = Message::parse(
+        b"Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n\nSubject: s\n--o\nX-Next: 1\n\nb\n--o--\n"
+            .to_vec(),
+    );
+    assert_eq!(
+        s(m.section(&sec(
+            &[1],
+            Some(SectionText::HeaderFieldsNot(vec!["SUBJECT".into()]))
+        ))),
+        "--o\r\nX-Next: 1\r\n\r\n"
+    );
+    assert_eq!(
+        s(m.section(&sec(&[1], Some(SectionText::Header)))),
+        "Subject: s"
+    );
+}
