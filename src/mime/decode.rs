@@ -192,118 +192,135 @@ pub fn unfold(value: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-fn month(s: &str) -> Option<u32> {
-    const M: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+fn month(t: &[u8]) -> Option<u32> {
+    const M: [&[u8]; 12] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec",
     ];
-    let l = s.get(..3)?.to_ascii_lowercase();
-    M.iter().position(|m| *m == l).map(|i| i as u32 + 1)
+    let l = t.get(..3)?.to_ascii_lowercase();
+    M.iter()
+        .position(|m| *m == l.as_slice())
+        .map(|i| i as u32 + 1)
 }
 
-fn zone(tok: &str) -> Option<i32> {
-    let b = tok.as_bytes();
-    if let Some(&sign) = b.first() {
-        if (sign == b'+' || sign == b'-') && b.len() >= 5 {
-            let digits = tok.get(1..5)?;
-            if digits.bytes().all(|c| c.is_ascii_digit()) {
-                let v: i32 = digits.parse().ok()?;
-                let secs = (v / 100) * 3600 + (v % 100) * 60;
-                return Some(if sign == b'-' { -secs } else { secs });
-            }
-        }
-    }
-    let h = match tok.to_ascii_uppercase().as_str() {
-        "UT" | "UTC" | "GMT" | "Z" => 0,
-        "EST" => -5,
-        "EDT" => -4,
-        "CST" => -6,
-        "CDT" => -5,
-        "MST" => -7,
-        "MDT" => -6,
-        "PST" => -8,
-        "PDT" => -7,
-        _ => return None,
-    };
-    Some(h * 3600)
-}
-
-/// Lenient RFC 2822 date: optional weekday, day month year, hh:mm[:ss],
-/// numeric or named zone (missing or unknown zone = +0000); 2-digit years
-/// below 70 are 20xx, others 19xx (as Dovecot).
-pub fn parse_date(value: &[u8]) -> Option<DateTime<FixedOffset>> {
-    let s = String::from_utf8_lossy(value);
-    // drop comments and commas
-    let mut clean = String::with_capacity(s.len());
-    let mut depth = 0;
-    for ch in s.chars() {
-        match ch {
-            '(' => depth += 1,
-            ')' if depth > 0 => depth -= 1,
-            _ if depth > 0 => {}
-            ',' => clean.push(' '),
-            _ => clean.push(ch),
-        }
-    }
-    let toks: Vec<&str> = clean.split_whitespace().collect();
-    let mut i = 0;
-    // skip weekday
-    if let Some(t) = toks.first() {
-        if t.chars()
-            .next()
-            .map(|c| c.is_ascii_alphabetic())
-            .unwrap_or(false)
-            && month(t).is_none()
-        {
-            i = 1;
-        }
-    }
-    let (day, mon) = {
-        let a = toks.get(i)?;
-        let b = toks.get(i + 1)?;
-        if let Ok(d) = a.parse::<u32>() {
-            (d, month(b)?)
-        } else {
-            // "Mon Jan 2" style
-            (b.parse::<u32>().ok()?, month(a)?)
-        }
-    };
-    i += 2;
-    let mut year: Option<i32> = None;
-    let mut time: Option<(u32, u32, u32)> = None;
-    let mut off: Option<i32> = None;
-    for t in toks.iter().skip(i) {
-        if year.is_none() && t.bytes().all(|c| c.is_ascii_digit()) {
-            let y: i32 = t.parse().ok()?;
-            // two-digit years: < 70 is 20xx, as Dovecot's message_date_parse
-            year = Some(if t.len() <= 2 {
-                if y < 70 {
-                    2000 + y
-                } else {
-                    1900 + y
-                }
-            } else if t.len() == 3 {
-                1900 + y
+/// Zone in minutes, as Dovecot's parse_timezone: +hhmm/-hhmm, military
+/// letters, UT, [ECMP][SD]T; anything else is GMT.
+fn zone_minutes(t: &[u8]) -> i32 {
+    let digits = |b: &[u8]| b.iter().all(|c| c.is_ascii_digit());
+    match t {
+        [sign @ (b'+' | b'-'), rest @ ..] if rest.len() == 4 && digits(rest) => {
+            let n = |i: usize| i32::from(rest.get(i).copied().unwrap_or(b'0') - b'0');
+            let off = (n(0) * 10 + n(1)) * 60 + n(2) * 10 + n(3);
+            if *sign == b'+' {
+                off
             } else {
-                y
-            });
-        } else if time.is_none() && t.contains(':') {
-            let mut it = t.split(':').map(|x| x.parse::<u32>());
-            let h = it.next()?.ok()?;
-            let m = it.next()?.ok()?;
-            let sec = match it.next() {
-                Some(r) => r.ok()?,
-                None => 0,
-            };
-            time = Some((h, m, sec));
-        } else if off.is_none() {
-            if let Some(z) = zone(t) {
-                off = Some(z);
+                -off
             }
         }
+        [c] => {
+            let c = c.to_ascii_uppercase();
+            match c {
+                b'A'..=b'I' => (i32::from(c - b'A') + 1) * 60,
+                b'J' => 0,
+                b'K'..=b'M' => i32::from(c - b'A') * 60,
+                b'N'..=b'Y' => (i32::from(b'M') - i32::from(c)) * 60,
+                _ => 0,
+            }
+        }
+        [a, b'T' | b't'] if a.eq_ignore_ascii_case(&b'U') => 0,
+        [a, b, b'T'] => {
+            let base = match a.to_ascii_uppercase() {
+                b'E' => -5 * 60,
+                b'C' => -6 * 60,
+                b'M' => -7 * 60,
+                b'P' => -8 * 60,
+                _ => return 0,
+            };
+            match b.to_ascii_uppercase() {
+                b'D' => base + 60,
+                b'S' => base,
+                _ => 0,
+            }
+        }
+        _ => 0,
     }
-    let year = year?;
-    let (h, m, sec) = time.unwrap_or((0, 0, 0));
-    let tz = FixedOffset::east_opt(off.unwrap_or(0))?;
-    let nd = NaiveDate::from_ymd_opt(year, mon, day)?.and_hms_opt(h, m, sec.min(59))?;
+}
+
+/// Parses a Date: value with Dovecot's message_date_parse grammar:
+/// `[weekday ","] d[d] month [yy]yy h[h]:mm[:ss] [zone]` with comments
+/// and folding allowed between tokens, '.' accepted as time separator,
+/// 2-digit years below 70 as 20xx, unknown or missing zones as +0000.
+pub fn parse_date(value: &[u8]) -> Option<DateTime<FixedOffset>> {
+    use super::rfc822::Parser;
+    let mut p = Parser::new(value);
+    let next = |p: &mut Parser| -> Option<Vec<u8>> {
+        let mut t = Vec::new();
+        if p.at_end() || p.parse_atom(&mut t) < 0 || t.is_empty() {
+            None
+        } else {
+            Some(t)
+        }
+    };
+    let two = |t: &[u8]| -> Option<u32> {
+        match t {
+            [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+                Some(u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+            }
+            _ => None,
+        }
+    };
+    let one_or_two = |t: &[u8]| -> Option<u32> {
+        match t {
+            [a] if a.is_ascii_digit() => Some(u32::from(a - b'0')),
+            _ => two(t),
+        }
+    };
+    p.skip_lwsp();
+    let mut tok = next(&mut p)?;
+    if tok.len() == 3 {
+        if p.peek() != Some(b',') {
+            return None;
+        }
+        p.pos += 1;
+        p.skip_lwsp();
+        tok = next(&mut p)?;
+    }
+    let day = one_or_two(&tok)?;
+    let tok = next(&mut p)?;
+    if tok.len() < 3 {
+        return None;
+    }
+    let mon = month(&tok)?;
+    let tok = next(&mut p)?;
+    if !(tok.len() == 2 || tok.len() == 4) || !tok.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut year: i32 = std::str::from_utf8(&tok).ok()?.parse().ok()?;
+    if tok.len() == 2 {
+        year += if year < 70 { 2000 } else { 1900 };
+    } else if year < 1900 {
+        return None;
+    }
+    let hour = one_or_two(&next(&mut p)?)?;
+    if !matches!(p.peek(), Some(b':' | b'.')) {
+        return None;
+    }
+    p.pos += 1;
+    p.skip_lwsp();
+    let min = two(&next(&mut p)?)?;
+    let mut sec = 0;
+    if matches!(p.peek(), Some(b':' | b'.')) {
+        p.pos += 1;
+        p.skip_lwsp();
+        sec = two(&next(&mut p)?)?;
+    }
+    // a missing zone is GMT, but a non-atom there fails (as Dovecot)
+    let off = if p.at_end() {
+        0
+    } else {
+        zone_minutes(&next(&mut p)?)
+    };
+    let tz = FixedOffset::east_opt(off * 60)?;
+    let nd = NaiveDate::from_ymd_opt(year, mon, day)?.and_hms_opt(hour, min, sec.min(59))?;
     tz.from_local_datetime(&nd).single()
 }

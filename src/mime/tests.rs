@@ -227,6 +227,15 @@ fn dates() {
     let d = parse_date(b"1 Jan 01 00:01 EST").expect("d");
     assert_eq!(d.to_rfc3339(), "2001-01-01T00:01:00-05:00");
     assert!(parse_date(b"garbage").is_none());
+    // Dovecot's grammar: weekday needs a comma, '.' is a time separator,
+    // military zones, 2-digit years pivot at 70
+    assert!(parse_date(b"Mon 1 Jan 2001 00:00 +0000").is_none());
+    let d = parse_date(b"2 Mar 69 10.20.30 Z").expect("d");
+    assert_eq!(d.to_rfc3339(), "2069-03-02T10:20:30+00:00");
+    let d = parse_date(b"2 Mar 70 10:20 B").expect("d");
+    assert_eq!(d.to_rfc3339(), "1970-03-02T10:20:00+02:00");
+    let d = parse_date(b"Fri, 4 May 2001 14:05:44 -0400").expect("d");
+    assert_eq!(d.to_rfc3339(), "2001-05-04T14:05:44-04:00");
 }
 
 #[test]
