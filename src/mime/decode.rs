@@ -124,62 +124,70 @@ pub fn decode_cte(body: &[u8], cte: Option<&[u8]>) -> Vec<u8> {
     }
 }
 
-/// Parses one encoded word at `s` (which starts with "=?"); returns the
-/// decoded text and the length consumed.
+/// Parses one encoded word; `s` starts just after "=?". Like Dovecot:
+/// charset up to the first '?', the encoding is the next byte, the text
+/// runs between the second and third '?', and "?=" must follow.
+/// Returns the decoded text and the bytes consumed after "=?".
 fn encoded_word(s: &[u8]) -> Option<(String, usize)> {
-    let rest = s.get(2..)?;
-    let q1 = memchr::memchr(b'?', rest)?;
-    let charset = rest.get(..q1)?;
-    let enc = *rest.get(q1 + 1)?;
-    if rest.get(q1 + 2) != Some(&b'?') {
+    let mut q = [0usize; 3];
+    let mut n = 0;
+    for (i, &c) in s.iter().enumerate() {
+        if c == b'?' {
+            q[n] = i;
+            n += 1;
+            if n == 3 {
+                break;
+            }
+        }
+    }
+    if n < 3 || s.get(q[2] + 1) != Some(&b'=') {
         return None;
     }
-    let text_start = q1 + 3;
-    let text_rest = rest.get(text_start..)?;
-    let end = memchr::memmem::find(text_rest, b"?=")?;
-    let text = text_rest.get(..end)?;
-    if text
-        .iter()
-        .any(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n')
-    {
-        return None;
-    }
-    let raw = match enc {
+    let charset = s.get(..q[0])?;
+    let text = s.get(q[1] + 1..q[2])?;
+    let raw = match s.get(q[0] + 1)? {
         b'B' | b'b' => decode_base64(text),
         b'Q' | b'q' => decode_q(text),
         _ => return None,
     };
-    Some((to_utf8(&raw, charset), 2 + text_start + end + 2))
+    Some((to_utf8(&raw, charset), q[2] + 2))
 }
 
-/// RFC 2047 decoding of an unstructured header value; whitespace between
-/// adjacent encoded words is dropped; other bytes are read as UTF-8
-/// (Latin-1 bytes that are not valid UTF-8 are replaced).
+/// RFC 2047 decoding as Dovecot's message_header_decode_utf8: whitespace-
+/// only runs before an encoded word are dropped, encoded words may touch
+/// other text, unknown charsets are read as UTF-8; invalid UTF-8 elsewhere
+/// is replaced.
 pub fn decode_2047(value: &[u8]) -> String {
     let mut out = String::with_capacity(value.len());
-    let mut i = 0;
-    let mut plain_start = 0;
-    let mut last_was_word = false;
-    while i < value.len() {
-        if value.get(i) == Some(&b'=') && value.get(i + 1) == Some(&b'?') {
-            if let Some((text, len)) = value.get(i..).and_then(encoded_word) {
-                let between = value.get(plain_start..i).unwrap_or(&[]);
-                let ws_only = between.iter().all(|c| c.is_ascii_whitespace());
-                if !(last_was_word && ws_only) {
-                    out.push_str(&String::from_utf8_lossy(between));
-                }
+    let mut start = 0;
+    let mut pos = 0;
+    while pos + 1 < value.len() {
+        if value.get(pos) != Some(&b'=') || value.get(pos + 1) != Some(&b'?') {
+            pos += 1;
+            continue;
+        }
+        let plain = value.get(start..pos).unwrap_or(&[]);
+        let lwsp_only = plain
+            .iter()
+            .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'));
+        // Dovecot flushes (or, if only whitespace, drops) the text before
+        // every "=?", even when no valid encoded word follows
+        if !lwsp_only {
+            out.push_str(&String::from_utf8_lossy(plain));
+        }
+        match value.get(pos + 2..).and_then(encoded_word) {
+            None => {
+                start = pos;
+                pos += 2;
+            }
+            Some((text, used)) => {
                 out.push_str(&text);
-                i += len;
-                plain_start = i;
-                last_was_word = true;
-                continue;
+                pos += 2 + used;
+                start = pos;
             }
         }
-        i += 1;
     }
-    out.push_str(&String::from_utf8_lossy(
-        value.get(plain_start..).unwrap_or(&[]),
-    ));
+    out.push_str(&String::from_utf8_lossy(value.get(start..).unwrap_or(&[])));
     out
 }
 

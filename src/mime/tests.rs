@@ -211,6 +211,14 @@ fn rfc2047() {
     assert_eq!(decode_2047(b"=?x-unknown?q?ok?="), "ok");
     assert_eq!(decode_2047(b"=?bad"), "=?bad");
     assert_eq!(decode_2047(b"=?koi8-r?b?8MLB?="), "Пба");
+    // Dovecot quirks: leading whitespace before a word is dropped, words
+    // may touch text, spaces inside the text are allowed
+    assert_eq!(decode_2047(b"  =?utf-8?q?x?=y"), "xy");
+    assert_eq!(decode_2047(b"=?utf-8?q?a b?="), "a b");
+    assert_eq!(
+        decode_2047(b"=?utf-8?x?a?= =?utf-8?q?b?="),
+        "=?utf-8?x?a?= b"
+    );
 }
 
 #[test]
