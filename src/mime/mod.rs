@@ -78,7 +78,7 @@ mod part;
 mod rfc822;
 
 use crate::imap::command::{Section, SectionText};
-use part::{Envelope, Header, Part};
+use part::{Envelope, Part};
 
 /// A parsed message. Cheap to keep in a small per-session cache.
 pub struct Message {
@@ -301,26 +301,21 @@ impl Message {
         out
     }
 
-    /// All header text of the message decoded, for SEARCH TEXT.
+    /// All header text of the message decoded, for SEARCH TEXT: like
+    /// Dovecot, the headers of every part (MIME headers and embedded
+    /// messages too), top-level first, as `Name: value` lines.
     pub fn header_text(&self) -> String {
         let mut out = String::new();
-        for f in &self.root.header.fields {
-            out.push_str(&String::from_utf8_lossy(&f.name));
-            out.push_str(": ");
-            out.push_str(&decode::decode_2047(&decode::unfold(&f.value)));
-            out.push_str("\r\n");
-        }
+        collect_headers(&self.root, &mut out);
         out
-    }
-
-    /// The top-level header, for callers that need raw fields.
-    fn _header(&self) -> &Header {
-        &self.root.header
     }
 }
 
+/// Dovecot's SEARCH BODY scope (message-search.c): the decoded bodies of
+/// parts typed text/* or message/* (or untyped); multipart preambles and
+/// epilogues and all headers are skipped, embedded messages are descended.
 fn collect_text(p: &Part, data: &[u8], out: &mut String) {
-    if p.is_multipart() || p.is_rfc822() {
+    if p.is_multipart() || (p.is_rfc822() && !p.children.is_empty()) {
         for c in &p.children {
             collect_text(c, data, out);
         }
@@ -328,7 +323,10 @@ fn collect_text(p: &Part, data: &[u8], out: &mut String) {
     }
     let is_text = match &p.data.content_type {
         None => true,
-        Some(t) => t.eq_ignore_ascii_case(b"text"),
+        Some(t) => {
+            (t.eq_ignore_ascii_case(b"text") && !p.data.subtype.is_empty())
+                || t.eq_ignore_ascii_case(b"message")
+        }
     };
     if !is_text {
         return;
@@ -342,6 +340,7 @@ fn collect_text(p: &Part, data: &[u8], out: &mut String) {
         .find(|(k, _)| k.eq_ignore_ascii_case(b"charset"))
         .map(|(_, v)| v.as_slice())
         .unwrap_or(b"utf-8");
+    // us-ascii text with 8-bit bytes is read as UTF-8, not rejected
     let charset: &[u8] = if charset.eq_ignore_ascii_case(b"us-ascii") {
         b"utf-8"
     } else {
@@ -351,6 +350,18 @@ fn collect_text(p: &Part, data: &[u8], out: &mut String) {
         out.push('\n');
     }
     out.push_str(&decode::to_utf8(&raw, charset));
+}
+
+fn collect_headers(p: &Part, out: &mut String) {
+    for f in &p.header.fields {
+        out.push_str(&String::from_utf8_lossy(&f.name));
+        out.push_str(": ");
+        out.push_str(&decode::decode_2047(&decode::unfold(&f.value)));
+        out.push_str("\r\n");
+    }
+    for c in &p.children {
+        collect_headers(c, out);
+    }
 }
 
 /// Header lines as Dovecot writes them for HEADER.FIELDS (not .NOT): a run

@@ -413,3 +413,22 @@ fn colonless_lines_and_nested_header_fields() {
         "Subject: s"
     );
 }
+
+#[test]
+fn search_scopes() {
+    // BODY scope: text and message parts, not attachments, not headers of
+    // the embedded message; TEXT headers include MIME and inner headers
+    let m = Message::parse(MULTI.as_bytes().to_vec());
+    let b = m.body_text();
+    assert!(!b.contains("preamble") && !b.contains("epilogue"), "{b}");
+    assert!(!b.contains("Subject: inner"), "{b}");
+    let h = m.header_text();
+    assert!(h.starts_with("From: \"Doe, John\""), "{h}");
+    assert!(h.contains("Content-Disposition: attachment"), "{h}");
+    assert!(h.contains("Subject: inner"), "{h}");
+    // "Content-Type: text" (no subtype) is not searched as text by Dovecot
+    let m = Message::parse(b"Content-Type: text\n\nhidden\n".to_vec());
+    assert_eq!(m.body_text(), "");
+    let m = Message::parse(b"Subject: x\n\nshown\n".to_vec());
+    assert_eq!(m.body_text(), "shown\r\n");
+}
