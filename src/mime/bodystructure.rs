@@ -25,6 +25,11 @@ fn nul_to_fffd(s: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(v)
 }
 
+/// A string from header data; NUL shown as U+FFFD like Dovecot.
+fn wstr(out: &mut Vec<u8>, s: &[u8]) {
+    write_string(out, &nul_to_fffd(s));
+}
+
 /// imap_append_nstring_nolf: CR and LF removed.
 fn nstring_nolf(out: &mut Vec<u8>, s: Option<&[u8]>) {
     match s {
@@ -143,9 +148,9 @@ fn write_params(out: &mut Vec<u8>, params: &Params, default_charset: bool) {
         if default_charset && k.eq_ignore_ascii_case(b"charset") {
             seen_charset = true;
         }
-        write_string(out, k);
+        wstr(out, k);
         out.push(b' ');
-        write_string(out, v);
+        wstr(out, v);
     }
     if default_charset && !seen_charset {
         if !params.is_empty() {
@@ -163,7 +168,7 @@ fn write_common(out: &mut Vec<u8>, p: &Part) {
         None => out.extend_from_slice(b"NIL"),
         Some((disp, params)) => {
             out.push(b'(');
-            write_string(out, disp);
+            wstr(out, disp);
             out.push(b' ');
             write_params(out, params, false);
             out.push(b')');
@@ -178,7 +183,7 @@ fn write_common(out: &mut Vec<u8>, p: &Part) {
                 if i > 0 {
                     out.push(b' ');
                 }
-                write_string(out, x);
+                wstr(out, x);
             }
             out.push(b')');
         }
@@ -260,7 +265,7 @@ fn write_multipart(out: &mut Vec<u8>, p: &Part, data: &[u8], extended: bool) {
         }
     }
     out.push(b' ');
-    write_string(out, &p.data.subtype);
+    wstr(out, &p.data.subtype);
     if !extended {
         return;
     }
@@ -293,9 +298,9 @@ fn write_single(out: &mut Vec<u8>, p: &Part, data: &[u8], extended: bool) {
             }
             Some(t) => {
                 text = t.eq_ignore_ascii_case(b"text");
-                write_string(out, t);
+                wstr(out, t);
                 out.push(b' ');
-                write_string(out, &d.subtype);
+                wstr(out, &d.subtype);
             }
         }
     }
@@ -307,7 +312,7 @@ fn write_single(out: &mut Vec<u8>, p: &Part, data: &[u8], extended: bool) {
     nstring_nolf(out, d.description.as_deref());
     out.push(b' ');
     match &d.cte {
-        Some(c) => write_string(out, c),
+        Some(c) => wstr(out, c),
         _ => out.extend_from_slice(b"\"7bit\""),
     }
     let body = data.get(p.body_start..p.body_end).unwrap_or(&[]);

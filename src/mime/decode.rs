@@ -124,62 +124,70 @@ pub fn decode_cte(body: &[u8], cte: Option<&[u8]>) -> Vec<u8> {
     }
 }
 
-/// Parses one encoded word at `s` (which starts with "=?"); returns the
-/// decoded text and the length consumed.
+/// Parses one encoded word; `s` starts just after "=?". Like Dovecot:
+/// charset up to the first '?', the encoding is the next byte, the text
+/// runs between the second and third '?', and "?=" must follow.
+/// Returns the decoded text and the bytes consumed after "=?".
 fn encoded_word(s: &[u8]) -> Option<(String, usize)> {
-    let rest = s.get(2..)?;
-    let q1 = memchr::memchr(b'?', rest)?;
-    let charset = rest.get(..q1)?;
-    let enc = *rest.get(q1 + 1)?;
-    if rest.get(q1 + 2) != Some(&b'?') {
+    let mut q = [0usize; 3];
+    let mut n = 0;
+    for (i, &c) in s.iter().enumerate() {
+        if c == b'?' {
+            q[n] = i;
+            n += 1;
+            if n == 3 {
+                break;
+            }
+        }
+    }
+    if n < 3 || s.get(q[2] + 1) != Some(&b'=') {
         return None;
     }
-    let text_start = q1 + 3;
-    let text_rest = rest.get(text_start..)?;
-    let end = memchr::memmem::find(text_rest, b"?=")?;
-    let text = text_rest.get(..end)?;
-    if text
-        .iter()
-        .any(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n')
-    {
-        return None;
-    }
-    let raw = match enc {
+    let charset = s.get(..q[0])?;
+    let text = s.get(q[1] + 1..q[2])?;
+    let raw = match s.get(q[0] + 1)? {
         b'B' | b'b' => decode_base64(text),
         b'Q' | b'q' => decode_q(text),
         _ => return None,
     };
-    Some((to_utf8(&raw, charset), 2 + text_start + end + 2))
+    Some((to_utf8(&raw, charset), q[2] + 2))
 }
 
-/// RFC 2047 decoding of an unstructured header value; whitespace between
-/// adjacent encoded words is dropped; other bytes are read as UTF-8
-/// (Latin-1 bytes that are not valid UTF-8 are replaced).
+/// RFC 2047 decoding as Dovecot's message_header_decode_utf8: whitespace-
+/// only runs before an encoded word are dropped, encoded words may touch
+/// other text, unknown charsets are read as UTF-8; invalid UTF-8 elsewhere
+/// is replaced.
 pub fn decode_2047(value: &[u8]) -> String {
     let mut out = String::with_capacity(value.len());
-    let mut i = 0;
-    let mut plain_start = 0;
-    let mut last_was_word = false;
-    while i < value.len() {
-        if value.get(i) == Some(&b'=') && value.get(i + 1) == Some(&b'?') {
-            if let Some((text, len)) = value.get(i..).and_then(encoded_word) {
-                let between = value.get(plain_start..i).unwrap_or(&[]);
-                let ws_only = between.iter().all(|c| c.is_ascii_whitespace());
-                if !(last_was_word && ws_only) {
-                    out.push_str(&String::from_utf8_lossy(between));
-                }
+    let mut start = 0;
+    let mut pos = 0;
+    while pos + 1 < value.len() {
+        if value.get(pos) != Some(&b'=') || value.get(pos + 1) != Some(&b'?') {
+            pos += 1;
+            continue;
+        }
+        let plain = value.get(start..pos).unwrap_or(&[]);
+        let lwsp_only = plain
+            .iter()
+            .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'));
+        // Dovecot flushes (or, if only whitespace, drops) the text before
+        // every "=?", even when no valid encoded word follows
+        if !lwsp_only {
+            out.push_str(&String::from_utf8_lossy(plain));
+        }
+        match value.get(pos + 2..).and_then(encoded_word) {
+            None => {
+                start = pos;
+                pos += 2;
+            }
+            Some((text, used)) => {
                 out.push_str(&text);
-                i += len;
-                plain_start = i;
-                last_was_word = true;
-                continue;
+                pos += 2 + used;
+                start = pos;
             }
         }
-        i += 1;
     }
-    out.push_str(&String::from_utf8_lossy(
-        value.get(plain_start..).unwrap_or(&[]),
-    ));
+    out.push_str(&String::from_utf8_lossy(value.get(start..).unwrap_or(&[])));
     out
 }
 
@@ -192,118 +200,135 @@ pub fn unfold(value: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-fn month(s: &str) -> Option<u32> {
-    const M: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+fn month(t: &[u8]) -> Option<u32> {
+    const M: [&[u8]; 12] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec",
     ];
-    let l = s.get(..3)?.to_ascii_lowercase();
-    M.iter().position(|m| *m == l).map(|i| i as u32 + 1)
+    let l = t.get(..3)?.to_ascii_lowercase();
+    M.iter()
+        .position(|m| *m == l.as_slice())
+        .map(|i| i as u32 + 1)
 }
 
-fn zone(tok: &str) -> Option<i32> {
-    let b = tok.as_bytes();
-    if let Some(&sign) = b.first() {
-        if (sign == b'+' || sign == b'-') && b.len() >= 5 {
-            let digits = tok.get(1..5)?;
-            if digits.bytes().all(|c| c.is_ascii_digit()) {
-                let v: i32 = digits.parse().ok()?;
-                let secs = (v / 100) * 3600 + (v % 100) * 60;
-                return Some(if sign == b'-' { -secs } else { secs });
-            }
-        }
-    }
-    let h = match tok.to_ascii_uppercase().as_str() {
-        "UT" | "UTC" | "GMT" | "Z" => 0,
-        "EST" => -5,
-        "EDT" => -4,
-        "CST" => -6,
-        "CDT" => -5,
-        "MST" => -7,
-        "MDT" => -6,
-        "PST" => -8,
-        "PDT" => -7,
-        _ => return None,
-    };
-    Some(h * 3600)
-}
-
-/// Lenient RFC 2822 date: optional weekday, day month year, hh:mm[:ss],
-/// numeric or named zone (missing or unknown zone = +0000); 2-digit years
-/// below 70 are 20xx, others 19xx (as Dovecot).
-pub fn parse_date(value: &[u8]) -> Option<DateTime<FixedOffset>> {
-    let s = String::from_utf8_lossy(value);
-    // drop comments and commas
-    let mut clean = String::with_capacity(s.len());
-    let mut depth = 0;
-    for ch in s.chars() {
-        match ch {
-            '(' => depth += 1,
-            ')' if depth > 0 => depth -= 1,
-            _ if depth > 0 => {}
-            ',' => clean.push(' '),
-            _ => clean.push(ch),
-        }
-    }
-    let toks: Vec<&str> = clean.split_whitespace().collect();
-    let mut i = 0;
-    // skip weekday
-    if let Some(t) = toks.first() {
-        if t.chars()
-            .next()
-            .map(|c| c.is_ascii_alphabetic())
-            .unwrap_or(false)
-            && month(t).is_none()
-        {
-            i = 1;
-        }
-    }
-    let (day, mon) = {
-        let a = toks.get(i)?;
-        let b = toks.get(i + 1)?;
-        if let Ok(d) = a.parse::<u32>() {
-            (d, month(b)?)
-        } else {
-            // "Mon Jan 2" style
-            (b.parse::<u32>().ok()?, month(a)?)
-        }
-    };
-    i += 2;
-    let mut year: Option<i32> = None;
-    let mut time: Option<(u32, u32, u32)> = None;
-    let mut off: Option<i32> = None;
-    for t in toks.iter().skip(i) {
-        if year.is_none() && t.bytes().all(|c| c.is_ascii_digit()) {
-            let y: i32 = t.parse().ok()?;
-            // two-digit years: < 70 is 20xx, as Dovecot's message_date_parse
-            year = Some(if t.len() <= 2 {
-                if y < 70 {
-                    2000 + y
-                } else {
-                    1900 + y
-                }
-            } else if t.len() == 3 {
-                1900 + y
+/// Zone in minutes, as Dovecot's parse_timezone: +hhmm/-hhmm, military
+/// letters, UT, [ECMP][SD]T; anything else is GMT.
+fn zone_minutes(t: &[u8]) -> i32 {
+    let digits = |b: &[u8]| b.iter().all(|c| c.is_ascii_digit());
+    match t {
+        [sign @ (b'+' | b'-'), rest @ ..] if rest.len() == 4 && digits(rest) => {
+            let n = |i: usize| i32::from(rest.get(i).copied().unwrap_or(b'0') - b'0');
+            let off = (n(0) * 10 + n(1)) * 60 + n(2) * 10 + n(3);
+            if *sign == b'+' {
+                off
             } else {
-                y
-            });
-        } else if time.is_none() && t.contains(':') {
-            let mut it = t.split(':').map(|x| x.parse::<u32>());
-            let h = it.next()?.ok()?;
-            let m = it.next()?.ok()?;
-            let sec = match it.next() {
-                Some(r) => r.ok()?,
-                None => 0,
-            };
-            time = Some((h, m, sec));
-        } else if off.is_none() {
-            if let Some(z) = zone(t) {
-                off = Some(z);
+                -off
             }
         }
+        [c] => {
+            let c = c.to_ascii_uppercase();
+            match c {
+                b'A'..=b'I' => (i32::from(c - b'A') + 1) * 60,
+                b'J' => 0,
+                b'K'..=b'M' => i32::from(c - b'A') * 60,
+                b'N'..=b'Y' => (i32::from(b'M') - i32::from(c)) * 60,
+                _ => 0,
+            }
+        }
+        [a, b'T' | b't'] if a.eq_ignore_ascii_case(&b'U') => 0,
+        [a, b, b'T'] => {
+            let base = match a.to_ascii_uppercase() {
+                b'E' => -5 * 60,
+                b'C' => -6 * 60,
+                b'M' => -7 * 60,
+                b'P' => -8 * 60,
+                _ => return 0,
+            };
+            match b.to_ascii_uppercase() {
+                b'D' => base + 60,
+                b'S' => base,
+                _ => 0,
+            }
+        }
+        _ => 0,
     }
-    let year = year?;
-    let (h, m, sec) = time.unwrap_or((0, 0, 0));
-    let tz = FixedOffset::east_opt(off.unwrap_or(0))?;
-    let nd = NaiveDate::from_ymd_opt(year, mon, day)?.and_hms_opt(h, m, sec.min(59))?;
+}
+
+/// Parses a Date: value with Dovecot's message_date_parse grammar:
+/// `[weekday ","] d[d] month [yy]yy h[h]:mm[:ss] [zone]` with comments
+/// and folding allowed between tokens, '.' accepted as time separator,
+/// 2-digit years below 70 as 20xx, unknown or missing zones as +0000.
+pub fn parse_date(value: &[u8]) -> Option<DateTime<FixedOffset>> {
+    use super::rfc822::Parser;
+    let mut p = Parser::new(value);
+    let next = |p: &mut Parser| -> Option<Vec<u8>> {
+        let mut t = Vec::new();
+        if p.at_end() || p.parse_atom(&mut t) < 0 || t.is_empty() {
+            None
+        } else {
+            Some(t)
+        }
+    };
+    let two = |t: &[u8]| -> Option<u32> {
+        match t {
+            [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+                Some(u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+            }
+            _ => None,
+        }
+    };
+    let one_or_two = |t: &[u8]| -> Option<u32> {
+        match t {
+            [a] if a.is_ascii_digit() => Some(u32::from(a - b'0')),
+            _ => two(t),
+        }
+    };
+    p.skip_lwsp();
+    let mut tok = next(&mut p)?;
+    if tok.len() == 3 {
+        if p.peek() != Some(b',') {
+            return None;
+        }
+        p.pos += 1;
+        p.skip_lwsp();
+        tok = next(&mut p)?;
+    }
+    let day = one_or_two(&tok)?;
+    let tok = next(&mut p)?;
+    if tok.len() < 3 {
+        return None;
+    }
+    let mon = month(&tok)?;
+    let tok = next(&mut p)?;
+    if !(tok.len() == 2 || tok.len() == 4) || !tok.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut year: i32 = std::str::from_utf8(&tok).ok()?.parse().ok()?;
+    if tok.len() == 2 {
+        year += if year < 70 { 2000 } else { 1900 };
+    } else if year < 1900 {
+        return None;
+    }
+    let hour = one_or_two(&next(&mut p)?)?;
+    if !matches!(p.peek(), Some(b':' | b'.')) {
+        return None;
+    }
+    p.pos += 1;
+    p.skip_lwsp();
+    let min = two(&next(&mut p)?)?;
+    let mut sec = 0;
+    if matches!(p.peek(), Some(b':' | b'.')) {
+        p.pos += 1;
+        p.skip_lwsp();
+        sec = two(&next(&mut p)?)?;
+    }
+    // a missing zone is GMT, but a non-atom there fails (as Dovecot)
+    let off = if p.at_end() {
+        0
+    } else {
+        zone_minutes(&next(&mut p)?)
+    };
+    let tz = FixedOffset::east_opt(off * 60)?;
+    let nd = NaiveDate::from_ymd_opt(year, mon, day)?.and_hms_opt(hour, min, sec.min(59))?;
     tz.from_local_datetime(&nd).single()
 }

@@ -22,21 +22,70 @@
 //! parser, `bodystructure` writes ENVELOPE/BODY/BODYSTRUCTURE, `decode`
 //! does RFC 2047, QP, base64, charsets and dates for SEARCH.
 //!
-//! Dovecot behaviour reproduced on purpose (checked with
-//! tests/tools/mime_vs_dovecot.py):
+//! Checked with tests/tools/mime_vs_dovecot.py against Dovecot 2.3.19 over
+//! the CPython test_email corpus (48 messages) plus
+//! tests/tools/malformed/*.eml (56): ENVELOPE, BODY, BODYSTRUCTURE and every
+//! section are structurally equal (2907/2907); on ~12,000 mutants from
+//! tests/tools/gen_mutants.py only the two known differences below remain.
+//! tests/tools/search_scope_vs_dovecot.py checks `body_text()` against
+//! Dovecot's SEARCH BODY (365/365).
+//!
+//! SEARCH helpers follow Dovecot: `body_text()` covers parts typed text/*
+//! or message/* (or untyped), not headers, preambles or attachments;
+//! `header_text()` covers the headers of every part; `header_values()` is
+//! unfolded and RFC 2047-decoded like message_header_decode_utf8;
+//! `address_search_values()` is the re-written address form Dovecot
+//! matches FROM/TO/CC/BCC against; `date()` uses message_date_parse's
+//! grammar.
+//!
+//! Dovecot behaviour reproduced on purpose (each found by comparison):
 //! - A nonexistent part (`BODY[9]`, `BODY[1.2]` of a single part, `n.HEADER`
 //!   or `n.TEXT` of a part that is not message/rfc822) yields `None`; Dovecot
 //!   answers those with an empty string `""`, and so should the caller.
-//! - `BODY[1]` of a non-multipart message is its body; `BODY[1.MIME]` of it
-//!   is the message header.
-//! - HEADER.FIELDS[.NOT] returns the matching raw lines (with continuation
-//!   lines) followed by the header's blank line when the header had one.
+//!   `BODY[1]` of a non-multipart message is its body, `BODY[1.MIME]` its
+//!   header.
+//! - A boundary line inside a part's header ends that header, and the
+//!   newline before it (or the blank line right before it) belongs to the
+//!   boundary, so that header has no trailing blank line. The rest of a
+//!   boundary line is ignored; after `--b--` the next line starts afresh.
+//!   A boundary line cut by EOF starts no part. Boundaries are capped at 80
+//!   bytes; the innermost longest prefix match wins; past 100 nested levels
+//!   (or 10000 parts) multipart and message/rfc822 are not descended and
+//!   are shown as "application" "octet-stream".
+//! - A multipart without a usable boundary shows one fake empty text/plain
+//!   child; a message/rfc822 part cut short still has an empty message.
+//! - Content-Type: a value without '/' keeps the type with subtype ""
+//!   ("text"), but "text;", "text/", "text/@x", "a/b junk" become "" "".
+//!   Content-* data without MIME-Version or Content-Type is ignored. RFC 2231
+//!   continuations are merged after plain parameters (a key with no index
+//!   inherits the previous one, a Dovecot quirk). Text parts without a
+//!   charset get "charset" "us-ascii" appended.
+//! - A message that is a single text/plain us-ascii 7bit part gets the
+//!   canonical lower-case BODY/BODYSTRUCTURE (Dovecot caches only a flag for
+//!   these). Dovecot's very first BODY fetch of such a message still shows
+//!   the header's spelling; we always answer like every later fetch.
+//! - ENVELOPE: repeated address headers are concatenated, other fields take
+//!   the last header; subject and display names are whitespace-collapsed;
+//!   missing parts read MISSING_MAILBOX / MISSING_DOMAIN / SYNTAX_ERROR;
+//!   NUL in header strings becomes U+FFFD.
+//! - HEADER.FIELDS of the top-level header always ends with a blank line;
+//!   .NOT only if the header had one. For an embedded message Dovecot reads
+//!   header lines from the part's start up to the next blank line, even
+//!   past boundaries, and adds the blank line only if found. Lines without
+//!   a colon match no field name.
+//! - NUL bytes in message data are sent as 0x80.
 //!
-//! Known deliberate differences: none on the test corpus. `envelope()` and
-//! `body_structure()` return `String`s (the shared interface); 8-bit header
-//! bytes are not valid UTF-8 there, so `envelope_bytes()` and
-//! `body_structure_bytes()` give the exact wire bytes and should be what
-//! FETCH writes.
+//! Known differences (Dovecot answers these from its header cache, so
+//! they depend on cache state): a header name ending in NUL right before
+//! the colon (`From<NUL>:`) is echoed with 0x80 in HEADER.FIELDS where
+//! Dovecot drops the NUL; and in a message whose last header line has no
+//! newline, HEADER.FIELDS on a cached field (From) gets one more CRLF in
+//! Dovecot.
+//!
+//! Interface note: `envelope()` and `body_structure()` return `String`s
+//! (the shared interface), which cannot hold 8-bit header bytes exactly;
+//! `envelope_bytes()` and `body_structure_bytes()` give the wire bytes and
+//! are what FETCH should write.
 
 mod bodystructure;
 pub mod decode;
@@ -44,7 +93,7 @@ mod part;
 mod rfc822;
 
 use crate::imap::command::{Section, SectionText};
-use part::{Envelope, Header, Part};
+use part::{Envelope, Part};
 
 /// A parsed message. Cheap to keep in a small per-session cache.
 pub struct Message {
@@ -267,26 +316,21 @@ impl Message {
         out
     }
 
-    /// All header text of the message decoded, for SEARCH TEXT.
+    /// All header text of the message decoded, for SEARCH TEXT: like
+    /// Dovecot, the headers of every part (MIME headers and embedded
+    /// messages too), top-level first, as `Name: value` lines.
     pub fn header_text(&self) -> String {
         let mut out = String::new();
-        for f in &self.root.header.fields {
-            out.push_str(&String::from_utf8_lossy(&f.name));
-            out.push_str(": ");
-            out.push_str(&decode::decode_2047(&decode::unfold(&f.value)));
-            out.push_str("\r\n");
-        }
+        collect_headers(&self.root, &mut out);
         out
-    }
-
-    /// The top-level header, for callers that need raw fields.
-    fn _header(&self) -> &Header {
-        &self.root.header
     }
 }
 
+/// Dovecot's SEARCH BODY scope (message-search.c): the decoded bodies of
+/// parts typed text/* or message/* (or untyped); multipart preambles and
+/// epilogues and all headers are skipped, embedded messages are descended.
 fn collect_text(p: &Part, data: &[u8], out: &mut String) {
-    if p.is_multipart() || p.is_rfc822() {
+    if p.is_multipart() || (p.is_rfc822() && !p.children.is_empty()) {
         for c in &p.children {
             collect_text(c, data, out);
         }
@@ -294,7 +338,10 @@ fn collect_text(p: &Part, data: &[u8], out: &mut String) {
     }
     let is_text = match &p.data.content_type {
         None => true,
-        Some(t) => t.eq_ignore_ascii_case(b"text"),
+        Some(t) => {
+            (t.eq_ignore_ascii_case(b"text") && !p.data.subtype.is_empty())
+                || t.eq_ignore_ascii_case(b"message")
+        }
     };
     if !is_text {
         return;
@@ -308,6 +355,7 @@ fn collect_text(p: &Part, data: &[u8], out: &mut String) {
         .find(|(k, _)| k.eq_ignore_ascii_case(b"charset"))
         .map(|(_, v)| v.as_slice())
         .unwrap_or(b"utf-8");
+    // us-ascii text with 8-bit bytes is read as UTF-8, not rejected
     let charset: &[u8] = if charset.eq_ignore_ascii_case(b"us-ascii") {
         b"utf-8"
     } else {
@@ -317,6 +365,18 @@ fn collect_text(p: &Part, data: &[u8], out: &mut String) {
         out.push('\n');
     }
     out.push_str(&decode::to_utf8(&raw, charset));
+}
+
+fn collect_headers(p: &Part, out: &mut String) {
+    for f in &p.header.fields {
+        out.push_str(&String::from_utf8_lossy(&f.name));
+        out.push_str(": ");
+        out.push_str(&decode::decode_2047(&decode::unfold(&f.value)));
+        out.push_str("\r\n");
+    }
+    for c in &p.children {
+        collect_headers(c, out);
+    }
 }
 
 /// Header lines as Dovecot writes them for HEADER.FIELDS (not .NOT): a run

@@ -230,6 +230,21 @@ impl<'a> Parser<'a> {
         -1
     }
 
+    /// Dovecot's rfc822_parse_atom_or_dot: atext and dots, may be empty.
+    fn parse_atom_or_dot(&mut self, out: &mut Vec<u8>) -> i32 {
+        let start = self.pos;
+        while matches!(self.peek(), Some(c) if is_atext(c) || c == b'.') {
+            self.pos += 1;
+        }
+        out.extend_from_slice(self.d.get(start..self.pos).unwrap_or(&[]));
+        if self.at_end() {
+            return 0;
+        }
+        self.skip_lwsp()
+    }
+
+    /// A phrase of words (atoms with dots, quoted strings) joined by one
+    /// space; like Dovecot it may be empty.
     pub(crate) fn parse_phrase(&mut self, out: &mut Vec<u8>) -> i32 {
         if self.at_end() {
             return 0;
@@ -238,15 +253,10 @@ impl<'a> Parser<'a> {
             return -1;
         }
         loop {
-            let ret = match self.peek() {
-                Some(b'"') => self.parse_quoted_string(out),
-                Some(b'.') => {
-                    // obs-phrase allows dots
-                    out.push(b'.');
-                    self.pos += 1;
-                    self.skip_lwsp()
-                }
-                _ => self.parse_atom(out),
+            let ret = if self.peek() == Some(b'"') {
+                self.parse_quoted_string(out)
+            } else {
+                self.parse_atom_or_dot(out)
             };
             if ret <= 0 {
                 return ret;
@@ -320,7 +330,8 @@ impl<'a> Parser<'a> {
         if self.skip_lwsp() <= 0 {
             return (-1, key, value);
         }
-        if self.parse_mime_token(&mut key) <= 0 || key.is_empty() {
+        // an empty name is accepted, as in Dovecot ("; =x")
+        if self.parse_mime_token(&mut key) <= 0 {
             return (-1, key, value);
         }
         if self.peek() != Some(b'=') {
@@ -517,8 +528,9 @@ fn content_type_inner(p: &mut Parser, s: &mut Vec<u8>) -> i32 {
     s.push(b'/');
     let before = s.len();
     let ret = p.parse_mime_token(s);
-    // an empty subtype, or anything but ';' after it, voids the type
-    if s.len() == before || (ret > 0 && p.peek() != Some(b';')) {
+    // an empty subtype, a broken comment, or anything but ';' after it
+    // voids the type
+    if s.len() == before || ret < 0 || (ret > 0 && p.peek() != Some(b';')) {
         s.clear();
         return -1;
     }
@@ -631,26 +643,34 @@ impl AddrParser<'_> {
         self.push();
     }
 
+    /// local-part: a quoted string, or Dovecot's non-strict dot-atom
+    /// (leading, trailing and repeated dots allowed, no spaces after dots).
     fn local_part(&mut self) -> i32 {
         let mut s = Vec::new();
-        let mut ret;
-        loop {
-            ret = if self.p.peek() == Some(b'"') {
-                self.p.parse_quoted_string(&mut s)
-            } else {
-                self.p.parse_atom(&mut s)
-            };
-            if ret <= 0 || self.p.peek() != Some(b'.') {
-                break;
+        let ret = if self.p.peek() == Some(b'"') {
+            self.p.parse_quoted_string(&mut s)
+        } else {
+            let mut ret = -1;
+            loop {
+                while self.p.peek() == Some(b'.') {
+                    s.push(b'.');
+                    self.p.pos += 1;
+                    if self.p.at_end() {
+                        self.addr.mailbox = Some(s);
+                        return 0;
+                    }
+                    ret = 1;
+                }
+                if self.p.peek() == Some(b'@') {
+                    break;
+                }
+                ret = self.p.parse_atom(&mut s);
+                if !(ret > 0 && self.p.peek() == Some(b'.')) {
+                    break;
+                }
             }
-            // no whitespace allowed after a dot here (Dovecot)
-            self.p.pos += 1;
-            s.push(b'.');
-            ret = self.p.more();
-            if ret <= 0 {
-                break;
-            }
-        }
+            ret
+        };
         if ret < 0 {
             return -1;
         }
@@ -777,9 +797,6 @@ impl AddrParser<'_> {
                 self.addr.name = Some(s);
             } else if !quoted {
                 self.addr.domain = Some(Vec::new());
-            } else if self.addr.mailbox.as_ref().is_some_and(|m| !m.is_empty()) {
-                // a lone "Display Name" is a name without an address
-                self.addr.name = self.addr.mailbox.take();
             }
             self.invalid = true;
             ret = -1;
@@ -795,6 +812,14 @@ impl AddrParser<'_> {
             self.p.pos = start;
             self.addr = saved;
             ret = self.addr_spec();
+            // a lone word or "Display Name" is a name without an address
+            if self.invalid
+                && self.addr.name.is_none()
+                && self.addr.mailbox.is_some()
+                && self.addr.domain.is_none()
+            {
+                self.addr.name = self.addr.mailbox.take();
+            }
         }
         self.push_fixed();
         ret

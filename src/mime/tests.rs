@@ -211,6 +211,14 @@ fn rfc2047() {
     assert_eq!(decode_2047(b"=?x-unknown?q?ok?="), "ok");
     assert_eq!(decode_2047(b"=?bad"), "=?bad");
     assert_eq!(decode_2047(b"=?koi8-r?b?8MLB?="), "Пба");
+    // Dovecot quirks: leading whitespace before a word is dropped, words
+    // may touch text, spaces inside the text are allowed
+    assert_eq!(decode_2047(b"  =?utf-8?q?x?=y"), "xy");
+    assert_eq!(decode_2047(b"=?utf-8?q?a b?="), "a b");
+    assert_eq!(
+        decode_2047(b"=?utf-8?x?a?= =?utf-8?q?b?="),
+        "=?utf-8?x?a?= b"
+    );
 }
 
 #[test]
@@ -227,6 +235,15 @@ fn dates() {
     let d = parse_date(b"1 Jan 01 00:01 EST").expect("d");
     assert_eq!(d.to_rfc3339(), "2001-01-01T00:01:00-05:00");
     assert!(parse_date(b"garbage").is_none());
+    // Dovecot's grammar: weekday needs a comma, '.' is a time separator,
+    // military zones, 2-digit years pivot at 70
+    assert!(parse_date(b"Mon 1 Jan 2001 00:00 +0000").is_none());
+    let d = parse_date(b"2 Mar 69 10.20.30 Z").expect("d");
+    assert_eq!(d.to_rfc3339(), "2069-03-02T10:20:30+00:00");
+    let d = parse_date(b"2 Mar 70 10:20 B").expect("d");
+    assert_eq!(d.to_rfc3339(), "1970-03-02T10:20:00+02:00");
+    let d = parse_date(b"Fri, 4 May 2001 14:05:44 -0400").expect("d");
+    assert_eq!(d.to_rfc3339(), "2001-05-04T14:05:44-04:00");
 }
 
 #[test]
@@ -334,4 +351,84 @@ fn never_panics_on_garbage() {
             }
         }
     }
+}
+
+#[test]
+fn plain_7bit_is_canonical() {
+    // Dovecot caches a "plain 7bit" flag and answers in canonical form
+    let m = Message::parse(
+        b"MIME-Version: 1.0\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\nContent-Transfer-Encoding: 7BIT\n\nx\n"
+            .to_vec(),
+    );
+    assert_eq!(
+        m.body_structure(true),
+        "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1 NIL NIL NIL NIL)"
+    );
+    // anything more keeps the header's spelling
+    let m = Message::parse(
+        b"MIME-Version: 1.0\nContent-Type: Text/Html\nContent-Transfer-Encoding: 7Bit\n\nx\n"
+            .to_vec(),
+    );
+    assert_eq!(
+        m.body_structure(false),
+        "(\"Text\" \"Html\" (\"charset\" \"us-ascii\") NIL NIL \"7Bit\" 3 1)"
+    );
+}
+
+#[test]
+fn colonless_lines_and_nested_header_fields() {
+    // "Content-Type" without a colon is not a Content-Type
+    let m = Message::parse(b"Content-Type\nMIME-Version: 1.0\n\nx".to_vec());
+    assert!(m.body_structure(false).starts_with("(\"text\" \"plain\""));
+    // ...and matches no HEADER.FIELDS name, but .NOT keeps it
+    let m = Message::parse(b"From\nTo: a@b\n\nx".to_vec());
+    assert_eq!(
+        s(m.section(&sec(
+            &[],
+            Some(SectionText::HeaderFields(vec!["FROM".into()]))
+        ))),
+        "\r\n"
+    );
+    assert_eq!(
+        s(m.section(&sec(
+            &[],
+            Some(SectionText::HeaderFieldsNot(vec!["TO".into()]))
+        ))),
+        "From\r\n\r\n"
+    );
+    // an embedded message's HEADER.FIELDS reads on to the next blank line
+    let m = Message::parse(
+        b"Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n\nSubject: s\n--o\nX-Next: 1\n\nb\n--o--\n"
+            .to_vec(),
+    );
+    assert_eq!(
+        s(m.section(&sec(
+            &[1],
+            Some(SectionText::HeaderFieldsNot(vec!["SUBJECT".into()]))
+        ))),
+        "--o\r\nX-Next: 1\r\n\r\n"
+    );
+    assert_eq!(
+        s(m.section(&sec(&[1], Some(SectionText::Header)))),
+        "Subject: s"
+    );
+}
+
+#[test]
+fn search_scopes() {
+    // BODY scope: text and message parts, not attachments, not headers of
+    // the embedded message; TEXT headers include MIME and inner headers
+    let m = Message::parse(MULTI.as_bytes().to_vec());
+    let b = m.body_text();
+    assert!(!b.contains("preamble") && !b.contains("epilogue"), "{b}");
+    assert!(!b.contains("Subject: inner"), "{b}");
+    let h = m.header_text();
+    assert!(h.starts_with("From: \"Doe, John\""), "{h}");
+    assert!(h.contains("Content-Disposition: attachment"), "{h}");
+    assert!(h.contains("Subject: inner"), "{h}");
+    // "Content-Type: text" (no subtype) is not searched as text by Dovecot
+    let m = Message::parse(b"Content-Type: text\n\nhidden\n".to_vec());
+    assert_eq!(m.body_text(), "");
+    let m = Message::parse(b"Subject: x\n\nshown\n".to_vec());
+    assert_eq!(m.body_text(), "shown\r\n");
 }
