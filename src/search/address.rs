@@ -13,7 +13,7 @@
 //!   preceded by `name ` when there is a display name (or, failing that, a
 //!   comment: `a@b (Barry)` becomes `Barry <a@b>`);
 //! - a name is quoted (with `\"` and `\\` escaped) when it holds anything
-//!   outside RFC 5322 atext, space and 8-bit included, except that a name
+//!   outside RFC 5322 atext (space included, 8-bit not), except that a name
 //!   containing an encoded word (`=?`) is never quoted, so it still decodes;
 //! - a missing local part or domain becomes `MISSING_MAILBOX` /
 //!   `MISSING_DOMAIN`, a phrase with no address is `"name" <MISSING_MAILBOX@MISSING_DOMAIN>`,
@@ -100,8 +100,10 @@ fn write(items: &[Item]) -> String {
     out
 }
 
+/// RFC 5322 atext; 8-bit counts as atext too (Dovecot writes `Zoë <z@x>`
+/// and `<bar\x80ry@x>` unquoted).
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+    c.is_ascii_alphanumeric() || !c.is_ascii() || "!#$%&'*+-/=?^_`{|}~".contains(c)
 }
 
 fn push_quoted(out: &mut String, s: &str) {
@@ -449,15 +451,15 @@ impl<'a> Parser<'a> {
         let mut items = Vec::new();
         // Whether an element is expected (after a comma, or at the start).
         let mut expect = true;
-        let mut started = false;
         loop {
             self.cfws();
             let Some(b) = self.peek() else { break };
             let before = self.pos;
             if b == b',' {
                 self.pos += 1;
-                // `a, , b`: the empty element is a missing address.
-                if expect && started {
+                // `a, , b` and `, a`: an empty element is a missing address
+                // (a trailing comma adds nothing).
+                if expect {
                     items.push(mailbox_item(
                         String::new(),
                         String::new(),
@@ -466,10 +468,8 @@ impl<'a> Parser<'a> {
                     ));
                 }
                 expect = true;
-                started = true;
                 continue;
             }
-            started = true;
             expect = false;
             let ok = if let Some(name) = self.at_group() {
                 items.push(Item::GroupStart(name));
