@@ -142,6 +142,8 @@ struct Parser<'a> {
     pos: usize,
     /// The last comment skipped, a display name of last resort.
     comment: Option<String>,
+    /// A quoted string ran to the end of the field.
+    unterminated: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -150,6 +152,7 @@ impl<'a> Parser<'a> {
             s,
             pos: 0,
             comment: None,
+            unterminated: false,
         }
     }
 
@@ -214,10 +217,14 @@ impl<'a> Parser<'a> {
     fn quoted(&mut self) -> String {
         self.pos += 1;
         let mut out: Vec<u8> = Vec::new();
+        let mut closed = false;
         while let Some(b) = self.peek() {
             self.pos += 1;
             match b {
-                b'"' => break,
+                b'"' => {
+                    closed = true;
+                    break;
+                }
                 b'\\' => {
                     if let Some(n) = self.peek() {
                         out.push(n);
@@ -227,6 +234,9 @@ impl<'a> Parser<'a> {
                 b'\r' | b'\n' => {}
                 _ => out.push(b),
             }
+        }
+        if !closed {
+            self.unterminated = true;
         }
         String::from_utf8_lossy(&out).into_owned()
     }
@@ -337,13 +347,15 @@ impl<'a> Parser<'a> {
         while let Some(a) = self.atom() {
             out.push_str(&a);
             if self.peek() != Some(b'.') {
-                break;
+                return out;
             }
             self.pos += 1;
             out.push('.');
             self.cfws();
         }
-        out
+        // Empty, or a dot with nothing after it (`a@b.`): Dovecot reports
+        // the domain as missing.
+        String::new()
     }
 
     fn at_separator(&mut self) -> bool {
@@ -402,6 +414,18 @@ impl<'a> Parser<'a> {
     /// list (Dovecot keeps what it parsed and drops the rest:
     /// `a@b@c, d@e` is just `<a@b>`).
     fn mailbox(&mut self) -> (Item, bool) {
+        let (item, ok) = self.mailbox_inner();
+        if self.unterminated {
+            // Dovecot: `"Joe` is one missing address and the end.
+            return (
+                mailbox_item(String::new(), String::new(), String::new(), String::new()),
+                false,
+            );
+        }
+        (item, ok)
+    }
+
+    fn mailbox_inner(&mut self) -> (Item, bool) {
         self.comment = None;
         let start = self.pos;
         let local = self.local_part();

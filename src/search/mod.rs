@@ -21,14 +21,14 @@
 //!   1-Jan-1970 (Dovecot's date 0; it does *not* fall back to INTERNALDATE).
 //!
 //! Message data comes from [`Message`]: `date()` for SENT*, and `raw()`,
-//! which `header` reads the way Dovecot's SEARCH does (its unfolding, every
+//! which `view` reads the way Dovecot's SEARCH does (its unfolding, every
 //! part's header for TEXT, text/* *and* message/* bodies for BODY, nested
 //! multiparts reusing a boundary); decoding is the mime module's. The results of the dovecot_diff.py battery on CPython's email
 //! corpus, and of many probes, are kept as tests (src/search/tests.rs).
 
 mod address;
 mod fold;
-mod header;
+mod view;
 
 use chrono::{NaiveDate, TimeZone};
 
@@ -187,27 +187,27 @@ pub fn matches(
         Bcc(s) => address_matches(c.message()?, "Bcc", s),
         Subject(s) => {
             let key = fold::fold(s);
-            header::values(c.message()?.raw(), "Subject")
+            view::values(c.message()?.raw(), "Subject")
                 .iter()
                 .any(|v| fold::contains_folded(&fold::compress_lwsp(v), &key))
         }
         Header(name, s) => {
             let key = fold::fold(s);
-            header::values(c.message()?.raw(), name)
+            view::values(c.message()?.raw(), name)
                 .iter()
                 .any(|v| fold::contains_folded(v, &key))
         }
         Body(s) => {
             let key = fold::fold(s);
             key.is_empty()
-                || fold::contains_folded(&header::search_text(c.message()?.raw()).body, &key)
+                || fold::contains_folded(&view::search_text(c.message()?.raw()).body, &key)
         }
         Text(s) => {
             let key = fold::fold(s);
             if key.is_empty() {
                 true
             } else {
-                let t = header::search_text(c.message()?.raw());
+                let t = view::search_text(c.message()?.raw());
                 fold::contains_folded(&t.headers, &key) || fold::contains_folded(&t.body, &key)
             }
         }
@@ -279,7 +279,7 @@ fn sent_date(m: &Message) -> NaiveDate {
 
 /// FROM/TO/CC/BCC: the key against each field's normalised address form.
 fn address_matches(m: &Message, field: &str, key: &str) -> bool {
-    let fields = header::raw_values(m.raw(), field);
+    let fields = view::raw_values(m.raw(), field);
     if fields.is_empty() {
         return false;
     }

@@ -19,7 +19,10 @@
 //!
 //! - base64 stops at the first `=` or invalid character, and
 //!   quoted-printable drops trailing whitespace of lines (Dovecot's
-//!   decoders; the mime module's are more lenient).
+//!   decoders; the mime module's are more lenient); the last
+//!   Content-Transfer-Encoding counts and an unknown one hides the body;
+//! - with several Content-Type fields the first gives the structure and the
+//!   charset, the last decides whether the body is text.
 //!
 //! RFC 2047 and charset decoding are the mime module's. Known difference:
 //! an encoded word in an unknown charset is kept as lossy text; Dovecot
@@ -258,7 +261,7 @@ impl Walker<'_> {
         // a leaf whose body is not searched).
         let mut first_ct: Option<CType> = None;
         let mut last_ct: Option<CType> = None;
-        let mut cte: Option<Vec<u8>> = None;
+        let mut cte = Cte::Identity;
         // As written: `Name:value`, `X-C :  v` (Dovecot's TEXT does not
         // match `"Subject: x"` in `Subject:x`), and lines without a colon.
         // Only values are decoded: `Sub=?utf-8?q?x?=ject:` stays as it is.
@@ -284,12 +287,13 @@ impl Walker<'_> {
                 }
                 last_ct = Some(ct);
             } else if f.name.eq_ignore_ascii_case(b"content-transfer-encoding") {
-                cte = Some(f.value().trim_ascii().to_vec());
+                cte = Cte::parse(f.value());
             }
         }
         if let Some(stop) = cut {
             return stop;
         }
+        let first_ct_charset = first_ct.as_ref().and_then(|c| c.charset.clone());
         let mime_type = first_ct
             .as_ref()
             .map(|c| c.mime_type.clone())
@@ -315,8 +319,8 @@ impl Walker<'_> {
         let texty = last_ct.as_ref().is_none_or(|c| {
             c.mime_type.starts_with(b"text/") || c.mime_type.starts_with(b"message/")
         });
-        let charset = last_ct.and_then(|c| c.charset);
-        if texty {
+        let charset = first_ct_charset;
+        if texty && cte != Cte::Unknown {
             let end = match stop {
                 Stop::Eof => self.d.len(),
                 Stop::Bound { at, .. } => at,
@@ -325,7 +329,11 @@ impl Walker<'_> {
                 .d
                 .get(body_start..end.max(body_start))
                 .unwrap_or_default();
-            let decoded = decode_cte(raw, cte.as_deref());
+            let decoded = match cte {
+                Cte::Base64 => decode_base64(raw),
+                Cte::Qp => decode_qp(raw),
+                Cte::Identity | Cte::Unknown => raw.to_vec(),
+            };
             let cs = charset.unwrap_or_else(|| b"utf-8".to_vec());
             let cs: &[u8] = if cs.eq_ignore_ascii_case(b"us-ascii") {
                 b"utf-8"
@@ -375,12 +383,38 @@ impl Walker<'_> {
     }
 }
 
-/// Undoes a Content-Transfer-Encoding the way Dovecot's SEARCH does.
-fn decode_cte(body: &[u8], cte: Option<&[u8]>) -> Vec<u8> {
-    match cte {
-        Some(c) if c.eq_ignore_ascii_case(b"base64") => decode_base64(body),
-        Some(c) if c.eq_ignore_ascii_case(b"quoted-printable") => decode_qp(body),
-        _ => body.to_vec(),
+/// A Content-Transfer-Encoding as Dovecot's SEARCH decoder sees it: the
+/// last such header counts, and a part in an unknown encoding (or a value
+/// that is not one token) is not searched at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cte {
+    Identity,
+    Base64,
+    Qp,
+    Unknown,
+}
+
+impl Cte {
+    fn parse(v: &[u8]) -> Cte {
+        // One token, comments allowed around it (`7BIT (comment)`).
+        let mut p = Lex { s: v, pos: 0 };
+        let t = p.token();
+        p.ws();
+        if !p.at_end() {
+            return Cte::Unknown;
+        }
+        if t.eq_ignore_ascii_case(b"base64") {
+            Cte::Base64
+        } else if t.eq_ignore_ascii_case(b"quoted-printable") {
+            Cte::Qp
+        } else if [&b"7bit"[..], b"8bit", b"binary"]
+            .iter()
+            .any(|k| t.eq_ignore_ascii_case(k))
+        {
+            Cte::Identity
+        } else {
+            Cte::Unknown
+        }
     }
 }
 
@@ -671,6 +705,16 @@ mod tests {
         let ct = CType::parse(b"multipart/mixed; bad; =x; boundary=\"=_b\"; n2=");
         assert_eq!(ct.boundary.as_deref(), Some(&b"=_b"[..]));
         assert_eq!(CType::parse(b"").mime_type, b"");
+    }
+
+    #[test]
+    fn cte_parsing() {
+        assert_eq!(Cte::parse(b" Base64 "), Cte::Base64);
+        assert_eq!(Cte::parse(b"7BIT (comment)"), Cte::Identity);
+        assert_eq!(Cte::parse(b"quoted-printable"), Cte::Qp);
+        for bad in [&b""[..], b"\"base64\"", b"base64 x", b"x-uuencode", b"B"] {
+            assert_eq!(Cte::parse(bad), Cte::Unknown);
+        }
     }
 
     #[test]
