@@ -13,7 +13,7 @@
 //!   preceded by `name ` when there is a display name (or, failing that, a
 //!   comment: `a@b (Barry)` becomes `Barry <a@b>`);
 //! - a name is quoted (with `\"` and `\\` escaped) when it holds anything
-//!   outside RFC 5322 atext, space and 8-bit included, except that a name
+//!   outside RFC 5322 atext (space included, 8-bit not), except that a name
 //!   containing an encoded word (`=?`) is never quoted, so it still decodes;
 //! - a missing local part or domain becomes `MISSING_MAILBOX` /
 //!   `MISSING_DOMAIN`, a phrase with no address is `"name" <MISSING_MAILBOX@MISSING_DOMAIN>`,
@@ -100,8 +100,10 @@ fn write(items: &[Item]) -> String {
     out
 }
 
+/// RFC 5322 atext; 8-bit counts as atext too (Dovecot writes `Zoë <z@x>`
+/// and `<bar\x80ry@x>` unquoted).
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+    c.is_ascii_alphanumeric() || !c.is_ascii() || "!#$%&'*+-/=?^_`{|}~".contains(c)
 }
 
 fn push_quoted(out: &mut String, s: &str) {
@@ -140,6 +142,8 @@ struct Parser<'a> {
     pos: usize,
     /// The last comment skipped, a display name of last resort.
     comment: Option<String>,
+    /// A quoted string ran to the end of the field.
+    unterminated: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -148,6 +152,7 @@ impl<'a> Parser<'a> {
             s,
             pos: 0,
             comment: None,
+            unterminated: false,
         }
     }
 
@@ -212,10 +217,14 @@ impl<'a> Parser<'a> {
     fn quoted(&mut self) -> String {
         self.pos += 1;
         let mut out: Vec<u8> = Vec::new();
+        let mut closed = false;
         while let Some(b) = self.peek() {
             self.pos += 1;
             match b {
-                b'"' => break,
+                b'"' => {
+                    closed = true;
+                    break;
+                }
                 b'\\' => {
                     if let Some(n) = self.peek() {
                         out.push(n);
@@ -225,6 +234,9 @@ impl<'a> Parser<'a> {
                 b'\r' | b'\n' => {}
                 _ => out.push(b),
             }
+        }
+        if !closed {
+            self.unterminated = true;
         }
         String::from_utf8_lossy(&out).into_owned()
     }
@@ -335,13 +347,15 @@ impl<'a> Parser<'a> {
         while let Some(a) = self.atom() {
             out.push_str(&a);
             if self.peek() != Some(b'.') {
-                break;
+                return out;
             }
             self.pos += 1;
             out.push('.');
             self.cfws();
         }
-        out
+        // Empty, or a dot with nothing after it (`a@b.`): Dovecot reports
+        // the domain as missing.
+        String::new()
     }
 
     fn at_separator(&mut self) -> bool {
@@ -400,6 +414,18 @@ impl<'a> Parser<'a> {
     /// list (Dovecot keeps what it parsed and drops the rest:
     /// `a@b@c, d@e` is just `<a@b>`).
     fn mailbox(&mut self) -> (Item, bool) {
+        let (item, ok) = self.mailbox_inner();
+        if self.unterminated {
+            // Dovecot: `"Joe` is one missing address and the end.
+            return (
+                mailbox_item(String::new(), String::new(), String::new(), String::new()),
+                false,
+            );
+        }
+        (item, ok)
+    }
+
+    fn mailbox_inner(&mut self) -> (Item, bool) {
         self.comment = None;
         let start = self.pos;
         let local = self.local_part();
@@ -449,15 +475,15 @@ impl<'a> Parser<'a> {
         let mut items = Vec::new();
         // Whether an element is expected (after a comma, or at the start).
         let mut expect = true;
-        let mut started = false;
         loop {
             self.cfws();
             let Some(b) = self.peek() else { break };
             let before = self.pos;
             if b == b',' {
                 self.pos += 1;
-                // `a, , b`: the empty element is a missing address.
-                if expect && started {
+                // `a, , b` and `, a`: an empty element is a missing address
+                // (a trailing comma adds nothing).
+                if expect {
                     items.push(mailbox_item(
                         String::new(),
                         String::new(),
@@ -466,10 +492,8 @@ impl<'a> Parser<'a> {
                     ));
                 }
                 expect = true;
-                started = true;
                 continue;
             }
-            started = true;
             expect = false;
             let ok = if let Some(name) = self.at_group() {
                 items.push(Item::GroupStart(name));

@@ -1152,3 +1152,27 @@ fn sent_date_before_1970_wraps_like_dovecot() {
     assert_eq!(run(&mut m, "SENTON 25-Nov-2063"), [2]);
     assert_eq!(run(&mut m, "SENTSINCE 1-Jan-2199"), NONE);
 }
+
+#[test]
+fn repeated_content_fields_dovecot() {
+    let h = "Subject: c\nContent-Type: text/plain\n";
+    let mut m = vec![
+        Fake::new(1, &format!("{h}Content-Transfer-Encoding: base64\nContent-Transfer-Encoding: B\n\nSGVsbG8gd29ybGQ=\n")),
+        Fake::new(2, &format!("{h}Content-Transfer-Encoding: x-unknown\n\nSGVsbG8gd29ybGQ=\n")),
+        Fake::new(3, &format!("{h}Content-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: base64\n\nSGVsbG8gd29ybGQ=\n")),
+        Fake::new(4, &format!("{h}Content-Transfer-Encoding: 7BIT (comment)\n\nHello comment\n")),
+        Fake::new(5, &format!("{h}Content-Transfer-Encoding:\n\nHello empty\n")),
+        Fake::new(6, "Subject: c\nContent-Type: text/plain; charset=iso-8859-1\nContent-Type: text/plain; charset=utf-8\n\n"),
+        Fake::new(7, "Subject: c\nContent-Type: text/plain; charset=utf-8\nContent-Type: text/plain; charset=iso-8859-1\n\n"),
+        Fake::new(8, "Subject: c\nContent-Type: text/plain\nContent-Type: multipart/mixed; boundary=x\n\nhidden\n"),
+    ];
+    m[5].raw.extend_from_slice(b"caf\xe9\n");
+    m[6].raw.extend_from_slice(b"caf\xe9\n");
+    // The last transfer encoding counts; an unknown one hides the body.
+    assert_eq!(run(&mut m, "BODY \"Hello\""), [3, 4]);
+    assert_eq!(run(&mut m, "BODY \"SGVsbG8\""), NONE);
+    // The first Content-Type gives the charset, the last decides text-ness.
+    assert_eq!(run(&mut m, "BODY \"café\""), [6]);
+    assert_eq!(run(&mut m, "BODY \"caf\""), [6, 7]);
+    assert_eq!(run(&mut m, "BODY \"hidden\""), NONE);
+}

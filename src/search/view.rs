@@ -19,7 +19,10 @@
 //!
 //! - base64 stops at the first `=` or invalid character, and
 //!   quoted-printable drops trailing whitespace of lines (Dovecot's
-//!   decoders; the mime module's are more lenient).
+//!   decoders; the mime module's are more lenient); the last
+//!   Content-Transfer-Encoding counts and an unknown one hides the body;
+//! - with several Content-Type fields the first gives the structure and the
+//!   charset, the last decides whether the body is text.
 //!
 //! RFC 2047 and charset decoding are the mime module's. Known difference:
 //! an encoded word in an unknown charset is kept as lossy text; Dovecot
@@ -251,28 +254,51 @@ impl Walker<'_> {
             p = next;
         }
         let hdr = self.d.get(pos..p).unwrap_or_default();
-        let mut ctype: Option<Vec<u8>> = None;
-        let mut cte: Option<Vec<u8>> = None;
+        // The parser (structure) uses the first Content-Type; the search
+        // decoder looks at every one, so the last decides whether the body
+        // is text and its charset, and the last Content-Transfer-Encoding
+        // applies (Dovecot: a `text/plain` then `multipart/mixed` header is
+        // a leaf whose body is not searched).
+        let mut first_ct: Option<CType> = None;
+        let mut last_ct: Option<CType> = None;
+        let mut cte = Cte::Identity;
         // As written: `Name:value`, `X-C :  v` (Dovecot's TEXT does not
         // match `"Subject: x"` in `Subject:x`), and lines without a colon.
+        // Only values are decoded: `Sub=?utf-8?q?x?=ject:` stays as it is.
         for line in logical_lines(hdr) {
-            self.out.headers.push_str(&decode_2047(&line));
+            match memchr::memchr(b':', &line) {
+                Some(colon) => {
+                    let (name, value) = line.split_at(colon);
+                    self.out.headers.push_str(&String::from_utf8_lossy(name));
+                    self.out.headers.push(':');
+                    self.out
+                        .headers
+                        .push_str(&decode_2047(value.get(1..).unwrap_or_default()));
+                }
+                None => self.out.headers.push_str(&String::from_utf8_lossy(&line)),
+            }
             self.out.headers.push('\n');
         }
         for f in fields(hdr) {
-            if ctype.is_none() && f.name.eq_ignore_ascii_case(b"content-type") {
-                ctype = Some(f.value().to_vec());
-            } else if cte.is_none() && f.name.eq_ignore_ascii_case(b"content-transfer-encoding") {
-                cte = Some(f.value().trim_ascii().to_vec());
+            if f.name.eq_ignore_ascii_case(b"content-type") {
+                let ct = CType::parse(f.value());
+                if first_ct.is_none() {
+                    first_ct = Some(ct.clone());
+                }
+                last_ct = Some(ct);
+            } else if f.name.eq_ignore_ascii_case(b"content-transfer-encoding") {
+                cte = Cte::parse(f.value());
             }
         }
         if let Some(stop) = cut {
             return stop;
         }
-        let (mime_type, boundary, charset) = match &ctype {
-            Some(v) => content_type(v),
-            None => (Vec::new(), None, None),
-        };
+        let first_ct_charset = first_ct.as_ref().and_then(|c| c.charset.clone());
+        let mime_type = first_ct
+            .as_ref()
+            .map(|c| c.mime_type.clone())
+            .unwrap_or_default();
+        let boundary = first_ct.and_then(|c| c.boundary);
         let descend = depth < MAX_DEPTH && self.budget > 0;
         self.budget = self.budget.saturating_sub(1);
         if mime_type.starts_with(b"multipart/") {
@@ -290,10 +316,11 @@ impl Walker<'_> {
         let stop = self.scan(body_start);
         // Dovecot searches text/* and message/* bodies (no Content-Type =
         // text/plain); `Content-Type: text` without subtype is not searched.
-        let texty = ctype.is_none()
-            || mime_type.starts_with(b"text/")
-            || mime_type.starts_with(b"message/");
-        if texty {
+        let texty = last_ct.as_ref().is_none_or(|c| {
+            c.mime_type.starts_with(b"text/") || c.mime_type.starts_with(b"message/")
+        });
+        let charset = first_ct_charset;
+        if texty && cte != Cte::Unknown {
             let end = match stop {
                 Stop::Eof => self.d.len(),
                 Stop::Bound { at, .. } => at,
@@ -302,7 +329,11 @@ impl Walker<'_> {
                 .d
                 .get(body_start..end.max(body_start))
                 .unwrap_or_default();
-            let decoded = decode_cte(raw, cte.as_deref());
+            let decoded = match cte {
+                Cte::Base64 => decode_base64(raw),
+                Cte::Qp => decode_qp(raw),
+                Cte::Identity | Cte::Unknown => raw.to_vec(),
+            };
             let cs = charset.unwrap_or_else(|| b"utf-8".to_vec());
             let cs: &[u8] = if cs.eq_ignore_ascii_case(b"us-ascii") {
                 b"utf-8"
@@ -352,12 +383,38 @@ impl Walker<'_> {
     }
 }
 
-/// Undoes a Content-Transfer-Encoding the way Dovecot's SEARCH does.
-fn decode_cte(body: &[u8], cte: Option<&[u8]>) -> Vec<u8> {
-    match cte {
-        Some(c) if c.eq_ignore_ascii_case(b"base64") => decode_base64(body),
-        Some(c) if c.eq_ignore_ascii_case(b"quoted-printable") => decode_qp(body),
-        _ => body.to_vec(),
+/// A Content-Transfer-Encoding as Dovecot's SEARCH decoder sees it: the
+/// last such header counts, and a part in an unknown encoding (or a value
+/// that is not one token) is not searched at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cte {
+    Identity,
+    Base64,
+    Qp,
+    Unknown,
+}
+
+impl Cte {
+    fn parse(v: &[u8]) -> Cte {
+        // One token, comments allowed around it (`7BIT (comment)`).
+        let mut p = Lex { s: v, pos: 0 };
+        let t = p.token();
+        p.ws();
+        if !p.at_end() {
+            return Cte::Unknown;
+        }
+        if t.eq_ignore_ascii_case(b"base64") {
+            Cte::Base64
+        } else if t.eq_ignore_ascii_case(b"quoted-printable") {
+            Cte::Qp
+        } else if [&b"7bit"[..], b"8bit", b"binary"]
+            .iter()
+            .any(|k| t.eq_ignore_ascii_case(k))
+        {
+            Cte::Identity
+        } else {
+            Cte::Unknown
+        }
     }
 }
 
@@ -430,62 +487,139 @@ fn decode_qp(input: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Lowercased `type/subtype`, boundary and charset of a Content-Type.
-fn content_type(v: &[u8]) -> (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>) {
-    let semi = v.iter().position(|&c| c == b';');
-    let t: Vec<u8> = v
-        .get(..semi.unwrap_or(v.len()))
-        .unwrap_or_default()
-        .iter()
-        .filter(|c| !c.is_ascii_whitespace())
-        .map(u8::to_ascii_lowercase)
-        .collect();
-    let rest = semi.and_then(|p| v.get(p + 1..)).unwrap_or_default();
-    (t, param(rest, b"boundary"), param(rest, b"charset"))
+/// A parsed Content-Type value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct CType {
+    /// Lowercased `type/subtype`, or as much of it as parsed.
+    mime_type: Vec<u8>,
+    boundary: Option<Vec<u8>>,
+    charset: Option<Vec<u8>>,
 }
 
-/// The value of parameter `want` in `;`-separated `name=value` pairs.
-fn param(mut s: &[u8], want: &[u8]) -> Option<Vec<u8>> {
-    loop {
-        let eq = memchr::memchr(b'=', s)?;
-        let name = s.get(..eq).unwrap_or_default().trim_ascii();
-        let name = name
-            .rsplit(|&c| c == b';')
-            .next()
-            .unwrap_or(name)
-            .trim_ascii();
-        let after = s.get(eq + 1..).unwrap_or_default().trim_ascii_start();
-        let (value, rest): (Vec<u8>, &[u8]) = if let Some(q) = after.strip_prefix(b"\"") {
-            let mut v = Vec::new();
-            let mut i = 0;
-            while let Some(&c) = q.get(i) {
-                i += 1;
-                match c {
-                    b'"' => break,
-                    b'\\' => {
-                        if let Some(&n) = q.get(i) {
-                            v.push(n);
-                            i += 1;
-                        }
-                    }
-                    _ => v.push(c),
-                }
-            }
-            (v, q.get(i..).unwrap_or_default())
-        } else {
-            let end = after
-                .iter()
-                .position(|&c| c == b';' || c.is_ascii_whitespace())
-                .unwrap_or(after.len());
-            (
-                after.get(..end).unwrap_or_default().to_vec(),
-                after.get(end..).unwrap_or_default(),
-            )
-        };
-        if name.eq_ignore_ascii_case(want) {
-            return Some(value);
+fn is_token(c: u8) -> bool {
+    c > b' ' && c < 0x7f && !b"()<>@,;:\\\"/[]?=".contains(&c)
+}
+
+impl CType {
+    /// Parses like Dovecot's rfc822_parse_content_type plus its lenient
+    /// parameter loop: a type that is not `token/token` followed by `;` or
+    /// the end is void (empty, so neither multipart nor text), and a broken
+    /// parameter is skipped one character at a time.
+    fn parse(v: &[u8]) -> CType {
+        let mut p = Lex { s: v, pos: 0 };
+        let mut ct = CType::default();
+        let ty = p.token();
+        if ty.is_empty() || !p.eat(b'/') {
+            return ct;
         }
-        s = rest;
+        let sub = p.token();
+        p.ws();
+        if sub.is_empty() || !(p.at_end() || p.peek() == Some(b';')) {
+            return ct;
+        }
+        ct.mime_type = ty.to_ascii_lowercase();
+        ct.mime_type.push(b'/');
+        ct.mime_type.extend(sub.to_ascii_lowercase());
+        loop {
+            p.ws();
+            if p.at_end() {
+                break;
+            }
+            if p.peek() == Some(b';') {
+                p.pos += 1;
+                continue;
+            }
+            let start = p.pos;
+            match p.param() {
+                Some((name, value)) => {
+                    if name.eq_ignore_ascii_case(b"boundary") && ct.boundary.is_none() {
+                        ct.boundary = Some(value);
+                    } else if name.eq_ignore_ascii_case(b"charset") && ct.charset.is_none() {
+                        ct.charset = Some(value);
+                    }
+                }
+                None => p.pos = start + 1,
+            }
+        }
+        ct
+    }
+}
+
+/// A tiny RFC 2045 lexer: tokens, quoted strings, whitespace and comments.
+struct Lex<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Lex<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+    fn at_end(&self) -> bool {
+        self.pos >= self.s.len()
+    }
+    fn ws(&mut self) {
+        let mut depth = 0usize;
+        while let Some(c) = self.peek() {
+            match c {
+                b'(' => depth += 1,
+                b')' if depth > 0 => depth -= 1,
+                b'\\' if depth > 0 => self.pos += 1,
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                _ if depth > 0 => {}
+                _ => return,
+            }
+            self.pos += 1;
+        }
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn token(&mut self) -> &'a [u8] {
+        self.ws();
+        let start = self.pos;
+        while self.peek().is_some_and(is_token) {
+            self.pos += 1;
+        }
+        self.s.get(start..self.pos).unwrap_or_default()
+    }
+    /// `name = value` (token or quoted string).
+    fn param(&mut self) -> Option<(&'a [u8], Vec<u8>)> {
+        let name = self.token();
+        if name.is_empty() || !self.eat(b'=') {
+            return None;
+        }
+        self.ws();
+        let value = if self.peek() == Some(b'"') {
+            self.quoted()?
+        } else {
+            self.token().to_vec()
+        };
+        Some((name, value))
+    }
+
+    /// A quoted string at the current `"`; None if it never closes.
+    fn quoted(&mut self) -> Option<Vec<u8>> {
+        self.pos += 1;
+        let mut out = Vec::new();
+        while let Some(c) = self.peek() {
+            self.pos += 1;
+            match c {
+                b'"' => return Some(out),
+                b'\\' => {
+                    out.extend(self.peek());
+                    self.pos += 1;
+                }
+                _ => out.push(c),
+            }
+        }
+        None
     }
 }
 
@@ -553,6 +687,34 @@ mod tests {
         assert_eq!(decode_qp(b"caf=c3=A9 =XY =4"), "café =XY =4".as_bytes());
         assert_eq!(decode_qp(b"space   \r\nnext"), b"space\nnext");
         assert_eq!(decode_qp(b"a=3Db =\r\n=\r\nc\r\n"), b"a=b c\n");
+    }
+
+    #[test]
+    fn content_type_parsing() {
+        let ct = CType::parse(b"Multipart/Mixed; Boundary=\"NextPart\" (c); charset=x");
+        assert_eq!(ct.mime_type, b"multipart/mixed");
+        assert_eq!(ct.boundary.as_deref(), Some(&b"NextPart"[..]));
+        assert_eq!(ct.charset.as_deref(), Some(&b"x"[..]));
+        // Broken values keep no boundary (Dovecot: no parts).
+        let ct = CType::parse(b"multipart/report; boundary=\"Boundary_(ID_PGS2F2");
+        assert_eq!(ct.boundary, None);
+        let ct = CType::parse(b"Multipart/Mi@xed; Boundary=\"NextPart\"");
+        assert_eq!(ct, CType::default());
+        assert_eq!(CType::parse(b"text; charset=us-ascii"), CType::default());
+        // Broken parameters are skipped; later ones still count.
+        let ct = CType::parse(b"multipart/mixed; bad; =x; boundary=\"=_b\"; n2=");
+        assert_eq!(ct.boundary.as_deref(), Some(&b"=_b"[..]));
+        assert_eq!(CType::parse(b"").mime_type, b"");
+    }
+
+    #[test]
+    fn cte_parsing() {
+        assert_eq!(Cte::parse(b" Base64 "), Cte::Base64);
+        assert_eq!(Cte::parse(b"7BIT (comment)"), Cte::Identity);
+        assert_eq!(Cte::parse(b"quoted-printable"), Cte::Qp);
+        for bad in [&b""[..], b"\"base64\"", b"base64 x", b"x-uuencode", b"B"] {
+            assert_eq!(Cte::parse(bad), Cte::Unknown);
+        }
     }
 
     #[test]
