@@ -371,6 +371,12 @@ class TestList(ImapTestCase):
         names = set(self.names("", mbx("a/*")))
         self.assertEqual(names, {mbx("a/b"), mbx("a/b/c")})
 
+    def test_wildcards_inside_patterns(self):
+        self.assertEqual(set(self.names("", mbx("a/*/c"))), {mbx("a/b/c")})
+        self.assertEqual(set(self.names("", mbx("%/b"))), {mbx("a/b")})
+        self.assertEqual(set(self.names("", mbx("*c"))), {mbx("a/b/c")})
+        self.assertEqual(set(self.names("", mbx("a/%/%"))), {mbx("a/b/c")})
+
     def test_reference_name(self):
         names = set(self.names(mbx("a/"), "%"))
         self.assertEqual(names, {mbx("a/b")})
