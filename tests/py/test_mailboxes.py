@@ -161,6 +161,20 @@ class TestCreateDelete(ImapTestCase):
         self.assertNotIn("\\noselect", self.names(c)[mbx("x")])
         self.ok(c, "SELECT " + q(mbx("x")))
 
+    def test_folder_made_by_another_program(self):
+        # a Maildir++ folder created on disk (by an MDA or another server) is a mailbox, with its mail
+        d = os.path.join(self.home.maildir, ".ext")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(d, sub))
+        self.home.deliver(make_msg(subject="external"), mailbox=mbx("ext"))
+        self.home.deliver(make_msg(subject="external seen"), mailbox=mbx("ext"), flags="S")
+        c = self.session()
+        self.assertIn(mbx("ext"), self.names(c))
+        u = self.ok(c, "STATUS %s (MESSAGES UNSEEN)" % q(mbx("ext")))
+        self.assertTrue(any(b"MESSAGES 2" in r and b"UNSEEN 1" in r for r in u), u)
+        u = self.ok(c, "SELECT " + q(mbx("ext")))
+        self.assertEqual(untagged_value(u, "EXISTS"), 2)
+
     @bincimap_only
     def test_create_top_level_outside_inbox_fails(self):
         c = self.session()
