@@ -626,8 +626,12 @@ class Serve:
         env["HOME"] = self.data_dir
         env.pop("XDG_DATA_HOME", None)
         env.pop("XDG_CONFIG_HOME", None)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err, env=env,
-                                     cwd=self.data_dir)
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err, env=env,
+                                         cwd=self.data_dir)
+        except BaseException:
+            self._remove_files()
+            raise
         self.password = None
         self.user = "demo"
 
@@ -674,6 +678,9 @@ class Serve:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        self._remove_files()
+
+    def _remove_files(self):
         for f in (self.out, self.err):
             f.close()
             try:

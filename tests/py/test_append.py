@@ -131,6 +131,24 @@ class TestAppend(ImapTestCase):
         u = self.ok(c, "STATUS INBOX (MESSAGES)")
         self.assertTrue(any(b"MESSAGES 0" in r for r in u), u)
 
+    def test_non_synchronizing_literal_when_advertised(self):
+        c = self.session()
+        caps = b" ".join(self.ok(c, "CAPABILITY")).upper().split()
+        if b"LITERAL+" not in caps:
+            self.skipTest("no LITERAL+")
+        msg = make_msg(subject="literal plus")
+        # no waiting for a continuation: the literal follows at once, and two commands go in one write
+        c.send(b"lp1 APPEND INBOX (\\Seen) {%d+}\r\n" % len(msg) + msg + b"\r\nlp2 STATUS INBOX (MESSAGES)\r\n")
+        u, t = c.read_until_tagged(b"lp1")
+        self.assertEqual(status(t), "OK", t)
+        self.assertFalse(any(r.startswith(b"+") for r in u), u)
+        u, t = c.read_until_tagged(b"lp2")
+        self.assertTrue(any(b"MESSAGES 1" in r for r in u), u)
+        self.ok(c, "SELECT INBOX")
+        f = fetches(self.ok(c, "FETCH 1 (FLAGS BODY.PEEK[])"))[1]
+        self.assertEqual(bytes(f["BODY[]"]), msg)
+        self.assertIn("\\Seen", flagset(f["FLAGS"]))
+
     def test_append_via_imaplib(self):
         m = self.imap()
         msg = make_msg(subject="imaplib append")

@@ -115,6 +115,32 @@ class TestTwoSessions(ImapTestCase):
         u = self.ok(c, "SELECT INBOX")
         self.assertEqual(untagged_value(u, "RECENT"), 0)
 
+    def test_concurrent_flag_changes_all_stick(self):
+        # two sessions add different keywords to the same messages at the same time: none may be lost
+        errors = []
+
+        def worker(conn, kw):
+            try:
+                for i in range(15):
+                    u, t = conn.cmd("STORE 1:4 +FLAGS.SILENT (%s%d)" % (kw, i))
+                    if status(t) != "OK":
+                        errors.append(t)
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        ts = [threading.Thread(target=worker, args=(self.a, "KwA")),
+              threading.Thread(target=worker, args=(self.b, "KwB"))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(120)
+        self.assertEqual(errors, [])
+        c = self.session(select="INBOX")
+        f = fetches(self.ok(c, "FETCH 1:4 FLAGS"))
+        want = {"KwA%d" % i for i in range(15)} | {"KwB%d" % i for i in range(15)}
+        for seq in range(1, 5):
+            self.assertEqual(flagset(f[seq]["FLAGS"]) & want, want, "message %d lost keywords" % seq)
+
     def test_concurrent_appends_get_distinct_uids(self):
         conns = [self.session(), self.session()]
         errors = []

@@ -89,6 +89,20 @@ class TestSimpleItems(FetchCase):
         self.assertEqual(env[5], [[None, None, b"undisclosed-recipients", None], [None, None, None, None]])
 
 
+    def test_envelope_8bit_headers_pass_through(self):
+        # raw 8-bit header bytes come back byte for byte (as literals), whatever their charset
+        self.append(self.c, b"From: J\xf6rg <j@example.com>\r\nSubject: caf\xe9\r\n\r\nbody\r\n")
+        self.append(self.c, "From: Zoë <z@example.com>\r\nSubject: Grüße ✓\r\n\r\nbody\r\n".encode())
+        env = self.one(3, "ENVELOPE")["ENVELOPE"]
+        self.assertEqual(env[1], b"caf\xe9")
+        self.assertEqual(env[2], [[b"J\xf6rg", None, b"j", b"example.com"]])
+        env = self.one(4, "ENVELOPE")["ENVELOPE"]
+        self.assertEqual(env[1], "Grüße ✓".encode())
+        self.assertEqual(env[2], [["Zoë".encode(), None, b"z", b"example.com"]])
+        r = self.one(3, "BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
+        self.assertEqual(bytes(r["BODY[HEADER.FIELDS (SUBJECT)]"]), b"Subject: caf\xe9\r\n\r\n")
+
+
 class TestSections(FetchCase):
     def test_whole_and_header_and_text(self):
         hdr, _, text = SIMPLE.partition(b"\r\n\r\n")

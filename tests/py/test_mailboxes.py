@@ -161,6 +161,20 @@ class TestCreateDelete(ImapTestCase):
         self.assertNotIn("\\noselect", self.names(c)[mbx("x")])
         self.ok(c, "SELECT " + q(mbx("x")))
 
+    def test_folder_made_by_another_program(self):
+        # a Maildir++ folder created on disk (by an MDA or another server) is a mailbox, with its mail
+        d = os.path.join(self.home.maildir, ".ext")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(d, sub))
+        self.home.deliver(make_msg(subject="external"), mailbox=mbx("ext"))
+        self.home.deliver(make_msg(subject="external seen"), mailbox=mbx("ext"), flags="S")
+        c = self.session()
+        self.assertIn(mbx("ext"), self.names(c))
+        u = self.ok(c, "STATUS %s (MESSAGES UNSEEN)" % q(mbx("ext")))
+        self.assertTrue(any(b"MESSAGES 2" in r and b"UNSEEN 1" in r for r in u), u)
+        u = self.ok(c, "SELECT " + q(mbx("ext")))
+        self.assertEqual(untagged_value(u, "EXISTS"), 2)
+
     @bincimap_only
     def test_create_top_level_outside_inbox_fails(self):
         c = self.session()
@@ -370,6 +384,12 @@ class TestList(ImapTestCase):
         self.assertEqual(names, {mbx("a"), mbx("ab")})
         names = set(self.names("", mbx("a/*")))
         self.assertEqual(names, {mbx("a/b"), mbx("a/b/c")})
+
+    def test_wildcards_inside_patterns(self):
+        self.assertEqual(set(self.names("", mbx("a/*/c"))), {mbx("a/b/c")})
+        self.assertEqual(set(self.names("", mbx("%/b"))), {mbx("a/b")})
+        self.assertEqual(set(self.names("", mbx("*c"))), {mbx("a/b/c")})
+        self.assertEqual(set(self.names("", mbx("a/%/%"))), {mbx("a/b/c")})
 
     def test_reference_name(self):
         names = set(self.names(mbx("a/"), "%"))

@@ -4,6 +4,7 @@ and go on (or, for an oversized line, may say BYE), and never hang or crash."""
 import os
 import random
 import re
+import threading
 import unittest
 
 from support import (IS_DOVECOT, ImapTestCase, ServerClosed, fetches, make_msg, search_ids, status)
@@ -56,7 +57,16 @@ class TestMalformedCommands(ImapTestCase):
 
     def test_huge_line(self):
         c = self.session()
-        c.send(b'h1 LIST "" ' + b"x" * (4 * 1024 * 1024) + b"\r\n")
+        # written from a thread: a server that answers early and stops reading must not deadlock the test
+        def writer():
+            try:
+                c.send(b'h1 LIST "" ' + b"x" * (4 * 1024 * 1024) + b"\r\n")
+            except (ServerClosed, OSError):
+                pass
+
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        self.addCleanup(t.join, 30)
         try:
             r = c.read_response()
         except ServerClosed:
@@ -65,7 +75,9 @@ class TestMalformedCommands(ImapTestCase):
         if r.startswith(b"* BYE"):
             self.assertTrue(c.closed())
             return
-        # the session may still be draining the rest of the line; a later command must be answered
+        # the session may still be draining the rest of the line; once it has, a command must be answered
+        t.join(60)
+        self.assertFalse(t.is_alive(), "the server stopped reading the long line but kept the connection")
         u, t = c.cmd("NOOP")
         self.assertEqual(status(t), "OK", t)
 
