@@ -60,6 +60,17 @@ class TestStore(StoreCase):
         e = self.session(select="INBOX")
         self.assertEqual(self.flags(3, e), {"$Label1", "\\Seen"})
 
+    @unittest.skipIf(IS_DOVECOT, "Dovecot keeps extra keywords in its index")
+    def test_too_many_keywords_is_refused(self):
+        c = self.c
+        for i in range(26):
+            self.ok(c, "STORE 1 +FLAGS (kw%d)" % i)
+        u, t = c.cmd("STORE 1 +FLAGS (kw26)")
+        self.assertEqual(status(t), "NO", t)
+        self.assertIn(b"[LIMIT]", t)
+        f = fetches(self.ok(c, "FETCH 1 FLAGS"))
+        self.assertEqual(len([x for x in self.flags(1) if x.startswith("kw")]), 26)
+
     def test_flags_reach_the_maildir(self):
         self.ok(self.c, "STORE 4 FLAGS (\\Seen \\Answered \\Flagged \\Draft)")
         self.ok(self.c, "CHECK")

@@ -4,6 +4,9 @@ use crate::imap::command::{Flag, SequenceSet, StoreOp};
 use crate::imap::session::{store_error, Session, Tagged};
 use crate::store::Flags;
 
+/// Keyword letters a-z in a Maildir filename.
+const MAX_KEYWORDS: usize = 26;
+
 pub fn store(
     s: &mut Session,
     uid: bool,
@@ -23,6 +26,24 @@ pub fn store(
     };
     if sel.mailbox.read_only() {
         return Tagged::no_code("READ-ONLY", "Mailbox is read-only");
+    }
+    if op != StoreOp::Remove {
+        let mut known = sel.mailbox.keywords();
+        for f in flags {
+            if let Flag::Keyword(k) = f {
+                if !known.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+                    known.push(k.clone());
+                }
+            }
+        }
+        // Maildir filenames have 26 keyword letters; refuse rather than
+        // silently drop a keyword.
+        if known.len() > MAX_KEYWORDS {
+            return Tagged::no_code(
+                "LIMIT",
+                format!("Too many keywords in this mailbox (at most {MAX_KEYWORDS})"),
+            );
+        }
     }
     let idx = match sel.resolve(set, uid) {
         Ok(i) => i,
