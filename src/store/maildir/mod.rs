@@ -265,50 +265,42 @@ impl Store for MaildirStore {
                 .unwrap_or(0)
         });
         let tmpdir = dir.join("tmp");
-        let (unique, size, vsize) = match source {
-            MessageSource::Bytes(b) => {
-                let size = b.len() as u64;
-                let vsize = mailbox::crlf_size(b, &mut false);
-                let unique = new_unique(Some(size), Some(vsize));
-                let p = tmpdir.join(&unique);
-                let res = (|| {
-                    let mut f = fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(&p)?;
-                    f.write_all(b)?;
-                    f.set_modified(system_time(date))?;
-                    f.sync_all()
-                })();
-                if let Err(e) = res {
-                    let _ = fs::remove_file(&p);
-                    return Err(StoreError::io(format!("writing {}", p.display()), e));
-                }
-                (unique, size, vsize)
-            }
-            MessageSource::File(src) => {
-                let size = fs::metadata(src)
-                    .map_err(|e| StoreError::io(format!("stat {}", src.display()), e))?
-                    .len();
-                let vsize = mailbox::file_crlf_size(src)
-                    .map_err(|e| StoreError::io(format!("reading {}", src.display()), e))?;
-                let unique = new_unique(Some(size), Some(vsize));
-                let p = tmpdir.join(&unique);
-                let res = (|| {
-                    if fs::rename(src, &p).is_err() {
-                        fs::copy(src, &p)?;
-                    }
-                    let f = fs::OpenOptions::new().write(true).open(&p)?;
-                    f.set_modified(system_time(date))?;
-                    f.sync_all()
-                })();
-                if let Err(e) = res {
-                    let _ = fs::remove_file(&p);
-                    return Err(StoreError::io(format!("writing {}", p.display()), e));
-                }
-                (unique, size, vsize)
+        // Written under a provisional name, renamed to carry its sizes; the
+        // file is stored with LF line ends like every Maildir MDA (and
+        // Dovecot) writes, so qmail-pop3d and mutt read it unchanged.
+        let provisional = new_unique(None, None);
+        let tmp_path = tmpdir.join(&provisional);
+        let res = (|| -> io::Result<(u64, u64)> {
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp_path)?;
+            let sizes = match source {
+                MessageSource::Bytes(b) => write_lf(b, &mut f)?,
+                MessageSource::File(src) => write_lf(fs::File::open(src)?, &mut f)?,
+            };
+            f.set_modified(system_time(date))?;
+            f.sync_all()?;
+            Ok(sizes)
+        })();
+        let (size, vsize) = match res {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp_path);
+                return Err(StoreError::io(format!("writing {}", tmp_path.display()), e));
             }
         };
+        if let MessageSource::File(src) = source {
+            let _ = fs::remove_file(src);
+        }
+        let unique = new_unique(Some(size), Some(vsize));
+        if let Err(e) = fs::rename(&tmp_path, tmpdir.join(&unique)) {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(StoreError::io(
+                format!("renaming {}", tmp_path.display()),
+                e,
+            ));
+        }
         let mut core = Core::new(dir);
         let got = core.deliver(vec![Delivery {
             tmp_name: unique.clone(),
@@ -331,4 +323,46 @@ impl Store for MaildirStore {
     fn spool_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }
+}
+
+/// Copies a message converting CRLF to LF, in chunks; returns (size on
+/// disk, RFC822 size with CRLF line ends).
+fn write_lf(mut r: impl io::Read, w: &mut fs::File) -> io::Result<(u64, u64)> {
+    let mut inbuf = vec![0u8; 64 * 1024];
+    let mut out: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let (mut size, mut lfs, mut pending_cr) = (0u64, 0u64, false);
+    // Last byte written, so a LF after a kept CR is not counted as bare.
+    let mut last = 0u8;
+    loop {
+        let n = r.read(&mut inbuf)?;
+        if n == 0 {
+            break;
+        }
+        out.clear();
+        for &b in inbuf.get(..n).unwrap_or(&[]) {
+            if pending_cr {
+                pending_cr = false;
+                if b != b'\n' {
+                    out.push(b'\r');
+                    last = b'\r';
+                }
+            }
+            if b == b'\r' {
+                pending_cr = true;
+                continue;
+            }
+            if b == b'\n' && last != b'\r' {
+                lfs += 1;
+            }
+            out.push(b);
+            last = b;
+        }
+        w.write_all(&out)?;
+        size += out.len() as u64;
+    }
+    if pending_cr {
+        w.write_all(b"\r")?;
+        size += 1;
+    }
+    Ok((size, size + lfs))
 }

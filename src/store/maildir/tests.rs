@@ -223,7 +223,7 @@ fn append_reopen_keeps_uids_and_dates() {
             None,
         )
         .unwrap();
-    assert!(!spool.exists(), "spooled file is renamed away");
+    assert!(!spool.exists(), "spooled file is consumed");
     assert_eq!(uv, uv2);
     assert_eq!((u1, u2), (1, 2));
     let old_tmp = s.spool_dir().join("stale");
@@ -250,7 +250,8 @@ fn append_reopen_keeps_uids_and_dates() {
         .unwrap()
         .read_to_string(&mut body)
         .unwrap();
-    assert_eq!(body, "hello\r\nworld\n");
+    // Stored with LF line ends, as Maildir MDAs write.
+    assert_eq!(body, "hello\nworld\n");
     drop(mb);
     // The state survives; a fresh handle sees the same UIDs.
     let mb = s.open("INBOX", true).unwrap();
@@ -957,4 +958,20 @@ fn crlf_size_across_chunks() {
     let b = mailbox::crlf_size(b"\nb\n", &mut cr);
     assert_eq!(a + b, 6); // "a\r\nb\n": one bare LF
     assert_eq!(mailbox::crlf_size(b"\n\n", &mut false), 4);
+}
+
+#[test]
+fn append_stores_lf_line_ends_and_crlf_size() {
+    let t = tempfile::tempdir().unwrap();
+    let store = MaildirStore::open(&t.path().join("Maildir"), true).unwrap();
+    let msg = b"Subject: x\r\n\r\nline1\r\nline2\r\n";
+    store
+        .append("INBOX", MessageSource::Bytes(msg), &Flags::default(), None)
+        .unwrap();
+    let mut mb = store.open("INBOX", true).unwrap();
+    let uid = mb.messages()[0].uid;
+    let mut on_disk = Vec::new();
+    std::io::Read::read_to_end(&mut mb.open_message(uid).unwrap(), &mut on_disk).unwrap();
+    assert_eq!(on_disk, b"Subject: x\n\nline1\nline2\n");
+    assert_eq!(mb.rfc822_size(uid).unwrap(), msg.len() as u64);
 }
