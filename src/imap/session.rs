@@ -7,10 +7,12 @@
 //! handlers are plain synchronous code. Storage calls are short blocking
 //! file operations made from the session task.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 
 use crate::auth::{AuthedUser, Authenticator};
 use crate::config::Config;
@@ -19,6 +21,16 @@ use crate::imap::command::{Command, CommandBody};
 use crate::imap::parser::{ErrorKind, FrameError, Framer, FramerLimits, ParseError};
 use crate::imap::view::Selected;
 use crate::store::{Store, StoreError};
+
+/// A client connection: TCP, TLS over TCP, or stdin+stdout joined.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+pub type BoxIo = Box<dyn Io>;
+
+/// Turns a plaintext connection into a TLS one (server side handshake).
+pub type StartTls = Arc<
+    dyn Fn(BoxIo) -> Pin<Box<dyn Future<Output = std::io::Result<BoxIo>> + Send>> + Send + Sync,
+>;
 
 /// Everything a session needs from whoever accepted the connection.
 pub struct SessionParams {
@@ -31,6 +43,8 @@ pub struct SessionParams {
     /// True when plaintext passwords are acceptable on this connection
     /// (TLS, loopback, or allowed by config).
     pub plaintext_ok: bool,
+    /// Some when STARTTLS is offered on this (plaintext) connection.
+    pub starttls: Option<StartTls>,
 }
 
 /// RFC 3501 §3 connection states.
@@ -95,7 +109,9 @@ pub struct Session {
     pub peer: String,
     /// Untagged responses waiting to be written.
     pub out: Vec<u8>,
-    writer: Box<dyn AsyncWrite + Unpin + Send>,
+    /// Offered until used; None on TLS connections and after STARTTLS.
+    pub starttls: Option<StartTls>,
+    writer: WriteHalf<BoxIo>,
 }
 
 impl Session {
@@ -126,6 +142,9 @@ impl Session {
     pub fn capabilities(&self) -> String {
         let mut caps = String::from("IMAP4rev1 LITERAL+ CHILDREN UIDPLUS");
         if self.state == State::NotAuthenticated {
+            if self.starttls.is_some() {
+                caps.push_str(" STARTTLS");
+            }
             if self.plaintext_ok {
                 caps.push_str(" AUTH=PLAIN");
             } else {
@@ -209,16 +228,13 @@ fn forbids_expunge(body: &CommandBody) -> bool {
 }
 
 /// Runs one IMAP session to completion.
-pub async fn run<R, W>(reader: R, writer: W, params: SessionParams) -> std::io::Result<()>
-where
-    R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
-{
+pub async fn run(io: BoxIo, params: SessionParams) -> std::io::Result<()> {
     let limits = FramerLimits {
         max_line: params.config.limits.max_line_length,
         max_literal: params.config.limits.max_literal_size,
         max_mem_literal: 256 * 1024,
     };
+    let (reader, writer) = tokio::io::split(io);
     let mut framer = Framer::new(reader, limits);
     let mut s = Session {
         config: params.config.clone(),
@@ -230,7 +246,8 @@ where
         plaintext_ok: params.plaintext_ok,
         peer: params.peer,
         out: Vec::with_capacity(4096),
-        writer: Box::new(writer),
+        starttls: params.starttls,
+        writer,
     };
 
     match params.preauth {
@@ -299,6 +316,34 @@ where
             }
         };
         let tag = cmd.tag.clone();
+        if matches!(cmd.body, CommandBody::StartTls) && s.state == State::NotAuthenticated {
+            match s.starttls.take() {
+                None => {
+                    s.write_tagged(&tag, &Tagged::bad("STARTTLS not available here"));
+                    s.flush().await?;
+                }
+                Some(upgrade) => {
+                    s.write_tagged(&tag, &Tagged::ok("Begin TLS negotiation now"));
+                    s.flush().await?;
+                    // into_inner drops anything pipelined after STARTTLS:
+                    // plaintext must never be read as if it came over TLS.
+                    let (new_framer, writer) = match start_tls(framer, s.writer, upgrade).await {
+                        Ok(x) => x,
+                        Err(e) => {
+                            crate::imap::log_line(&format!(
+                                "{}: TLS handshake failed: {e}",
+                                s.peer
+                            ));
+                            return Ok(());
+                        }
+                    };
+                    framer = new_framer;
+                    s.writer = writer;
+                    s.plaintext_ok = true;
+                }
+            }
+            continue;
+        }
         let is_logout = matches!(cmd.body, CommandBody::Logout);
         let no_expunge = forbids_expunge(&cmd.body);
         let result = if !allowed(&cmd.body, s.state) {
@@ -320,6 +365,20 @@ where
             return Ok(());
         }
     }
+}
+
+/// Reassembles the connection, runs the TLS handshake and splits it again.
+async fn start_tls(
+    framer: Framer<ReadHalf<BoxIo>>,
+    writer: WriteHalf<BoxIo>,
+    upgrade: StartTls,
+) -> std::io::Result<(Framer<ReadHalf<BoxIo>>, WriteHalf<BoxIo>)> {
+    let limits = framer.limits();
+    let reader = framer.into_inner();
+    let io = reader.unsplit(writer);
+    let tls = upgrade(io).await?;
+    let (r, w) = tokio::io::split(tls);
+    Ok((Framer::new(r, limits), w))
 }
 
 enum FrameOutcome {
@@ -371,7 +430,7 @@ where
         Capability => cmd::any::capability(s),
         Noop => cmd::any::noop(s),
         Logout => cmd::any::logout(s),
-        StartTls => Tagged::bad("STARTTLS not supported yet"),
+        StartTls => Tagged::bad("STARTTLS not allowed in this state"),
         Login { user, pass } => cmd::auth::login(s, &user, &pass).await,
         Authenticate { mechanism, initial } => {
             cmd::auth::authenticate(s, &cmd.tag, &mechanism, initial, framer).await?

@@ -128,9 +128,9 @@ impl Server {
             config: Arc::clone(&self.config),
             peer: peer.to_string(),
             plaintext_ok: plaintext,
+            starttls: None,
         };
-        let (reader, writer) = stream.into_split();
-        let task = tokio::spawn(session::run(reader, writer, params));
+        let task = tokio::spawn(session::run(Box::new(stream), params));
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => ctx.log(format_args!("connection error: {e}")),

@@ -94,16 +94,14 @@ pub fn run(config: Config) -> Result<(), ImapdError> {
         config: Arc::new(config),
         peer,
         plaintext_ok: true,
+        starttls: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(ImapdError::Io)?;
-    let result = runtime.block_on(session::run(
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        params,
-    ));
+    let io: session::BoxIo = Box::new(tokio::io::join(tokio::io::stdin(), tokio::io::stdout()));
+    let result = runtime.block_on(session::run(io, params));
     // tokio's stdin reader may sit in a blocking read; don't wait for it.
     runtime.shutdown_background();
     result.map_err(ImapdError::Io)
