@@ -7,6 +7,7 @@
 
 pub mod hash;
 pub mod passwd;
+pub mod throttle;
 
 use std::path::PathBuf;
 

@@ -18,6 +18,11 @@ pub const DATA_ENV: &str = "BINCIMAP_DATA";
 pub const MIN_IDLE_TIMEOUT: u64 = 1800;
 /// Below this a slow client cannot finish logging in.
 pub const MIN_AUTH_TIMEOUT: u64 = 10;
+/// Set to `1`, lets the timeouts go down to one second, for the tests of
+/// the timeouts themselves; never for production.
+pub const TEST_TIMEOUTS_ENV: &str = "BINCIMAP_TEST_TIMEOUTS";
+/// Longest accepted login penalty: more only ties up connections.
+pub const MAX_PENALTY: u64 = 60;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +32,7 @@ pub struct Config {
     pub mailbox: MailboxConfig,
     pub limits: LimitsConfig,
     pub session: SessionConfig,
+    pub log: LogConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -53,7 +59,7 @@ impl Default for ServerConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Password file: `user:hash[:uid:gid:home]` lines. None: `<data>/passwd`.
@@ -61,6 +67,54 @@ pub struct AuthConfig {
     pub passwd_file: Option<PathBuf>,
     /// Allow LOGIN/AUTHENTICATE PLAIN without TLS from non-loopback peers.
     pub allow_plaintext: bool,
+    /// Seconds a failed login waits before its NO (Binc's `auth penalty`).
+    pub penalty_seconds: u64,
+    /// Failed logins from one IP within `throttle_window` after which that
+    /// IP is refused with `NO [UNAVAILABLE]`; 0 disables throttling.
+    pub throttle_failures: u32,
+    /// Seconds a failed login counts against its IP.
+    pub throttle_window: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            passwd_file: None,
+            allow_plaintext: false,
+            penalty_seconds: 4,
+            throttle_failures: 10,
+            throttle_window: 300,
+        }
+    }
+}
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogTarget {
+    /// One line per event on stderr (multilog, svlogd, journald via systemd).
+    #[default]
+    Stderr,
+    /// syslog(3): /dev/log, read by rsyslog or journald.
+    Syslog,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `"stderr"` or `"syslog"`.
+    pub target: LogTarget,
+    /// syslog facility: mail, daemon, auth, authpriv, user or local0..local7.
+    pub facility: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            target: LogTarget::Stderr,
+            facility: "mail".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -93,6 +147,10 @@ pub struct LimitsConfig {
     pub max_literal_size: u64,
     /// Deepest parenthesis nesting accepted in a command.
     pub max_nesting: usize,
+    /// Open connections in total for `serve`; 0 means no limit.
+    pub max_connections: usize,
+    /// Open connections from one IP address for `serve`; 0 means no limit.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for LimitsConfig {
@@ -101,6 +159,8 @@ impl Default for LimitsConfig {
             max_line_length: 65536,
             max_literal_size: 64 * 1024 * 1024,
             max_nesting: 64,
+            max_connections: 1000,
+            max_connections_per_ip: 20,
         }
     }
 }
@@ -316,7 +376,34 @@ impl Config {
         if self.limits.max_nesting == 0 {
             return Err(("limits.max_nesting", "must be greater than 0".into()));
         }
-        if self.session.idle_timeout < MIN_IDLE_TIMEOUT {
+        let test_timeouts = std::env::var_os(TEST_TIMEOUTS_ENV).is_some_and(|v| v == "1");
+        let (min_idle, min_auth) = if test_timeouts {
+            (1, 1)
+        } else {
+            (MIN_IDLE_TIMEOUT, MIN_AUTH_TIMEOUT)
+        };
+        if self.auth.penalty_seconds > MAX_PENALTY {
+            return Err((
+                "auth.penalty_seconds",
+                format!("must be at most {MAX_PENALTY}"),
+            ));
+        }
+        if self.auth.throttle_failures > 0 && self.auth.throttle_window == 0 {
+            return Err((
+                "auth.throttle_window",
+                "must be greater than 0 when throttle_failures is set".into(),
+            ));
+        }
+        if !crate::server::log::valid_facility(&self.log.facility) {
+            return Err((
+                "log.facility",
+                format!(
+                    "{:?} is not one of mail, daemon, auth, authpriv, user, local0..local7",
+                    self.log.facility
+                ),
+            ));
+        }
+        if self.session.idle_timeout < min_idle {
             return Err((
                 "session.idle_timeout",
                 format!(
@@ -325,7 +412,7 @@ impl Config {
                 ),
             ));
         }
-        if self.session.auth_timeout < MIN_AUTH_TIMEOUT {
+        if self.session.auth_timeout < min_auth {
             return Err((
                 "session.auth_timeout",
                 format!(

@@ -10,7 +10,7 @@ pub mod response;
 pub mod session;
 pub mod view;
 
-/// Writes one log line to stderr (multilog-friendly).
+/// Writes one log line (stderr or syslog, see [`crate::server::log`]).
 pub fn log_line(msg: &str) {
-    eprintln!("bincimap: {msg}");
+    crate::server::log::write_line(&format!("bincimap: {msg}"));
 }

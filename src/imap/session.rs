@@ -146,7 +146,7 @@ impl Session {
                 caps.push_str(" STARTTLS");
             }
             if self.plaintext_ok {
-                caps.push_str(" AUTH=PLAIN");
+                caps.push_str(" AUTH=PLAIN AUTH=LOGIN SASL-IR");
             } else {
                 caps.push_str(" LOGINDISABLED");
             }
@@ -285,7 +285,11 @@ pub async fn run(io: BoxIo, params: SessionParams) -> std::io::Result<()> {
         .await;
         let raw = match read {
             Err(_) => {
-                s.untagged("BYE Autologout; idle for too long");
+                s.untagged(if s.state == State::NotAuthenticated {
+                    "BYE Autologout; authentication timed out"
+                } else {
+                    "BYE Autologout; idle for too long"
+                });
                 return s.flush().await;
             }
             Ok(Ok(Some(raw))) => raw,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 
+use super::limits::{self, ConnGuard, ConnLimits, Refusal};
 use super::log::{self, LogCtx};
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -62,13 +63,20 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub struct Server {
     pub config: Arc<Config>,
     pub authenticator: Arc<dyn Authenticator>,
+    /// Connection limits (total and per IP), see [`super::limits`].
+    pub limits: Arc<ConnLimits>,
 }
 
 impl Server {
     pub fn new(config: Arc<Config>, authenticator: Arc<dyn Authenticator>) -> Server {
+        let limits = ConnLimits::new(
+            config.limits.max_connections,
+            config.limits.max_connections_per_ip,
+        );
         Server {
             config,
             authenticator,
+            limits,
         }
     }
 
@@ -86,10 +94,10 @@ impl Server {
         Ok(out)
     }
 
-    /// Whether to take a new connection. Connection limits (global and per
-    /// IP) go here with the next issue; today every connection is admitted.
-    pub fn admit(&self, _peer: &SocketAddr) -> bool {
-        true
+    /// Whether to take a new connection: a slot under the connection
+    /// limits, held until the returned guard is dropped.
+    pub fn admit(&self, peer: &SocketAddr) -> Result<ConnGuard, Refusal> {
+        self.limits.acquire(peer.ip())
     }
 
     /// Accepts connections forever.
@@ -97,11 +105,21 @@ impl Server {
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
-                    if !self.admit(&peer) {
-                        continue;
-                    }
+                    let guard = match self.admit(&peer) {
+                        Ok(g) => g,
+                        Err(why) => {
+                            LogCtx::new(peer.ip().to_string())
+                                .log(format_args!("connection refused: {why}"));
+                            tokio::spawn(limits::refuse(stream));
+                            continue;
+                        }
+                    };
                     let me = Arc::clone(&self);
-                    tokio::spawn(async move { me.handle(stream, peer, spec).await });
+                    tokio::spawn(async move {
+                        // Held for the connection's life, released however it ends.
+                        let _slot = guard;
+                        me.handle(stream, peer, spec).await
+                    });
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.

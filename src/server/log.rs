@@ -1,13 +1,66 @@
-//! Logging: one line per event on stderr, in the shape Binc IMAP used under
+//! Logging: one line per event, in the shape Binc IMAP used under
 //! daemontools' multilog: `user@ip: message` when the user is known,
 //! `ip: message` before login, and `bincimap: message` for server events.
+//! Lines go to stderr (the default) or to syslog(3) (`[log] target =
+//! "syslog"`, chosen once at start with [`init`]).
 //!
 //! No timestamps: multilog, svlogd and journald add their own. Each line is
 //! written with a single `write_all` on the locked handle so lines from
 //! concurrent sessions never interleave.
 
+use std::ffi::CString;
 use std::fmt;
 use std::io::Write;
+use std::sync::OnceLock;
+
+use crate::config::{LogConfig, LogTarget};
+
+/// The syslog facility once [`init`] chose syslog; unset means stderr.
+static SYSLOG: OnceLock<libc::c_int> = OnceLock::new();
+
+/// The syslog facility for a name from the config.
+fn facility(name: &str) -> Option<libc::c_int> {
+    Some(match name {
+        "mail" => libc::LOG_MAIL,
+        "daemon" => libc::LOG_DAEMON,
+        "auth" => libc::LOG_AUTH,
+        "authpriv" => libc::LOG_AUTHPRIV,
+        "user" => libc::LOG_USER,
+        "local0" => libc::LOG_LOCAL0,
+        "local1" => libc::LOG_LOCAL1,
+        "local2" => libc::LOG_LOCAL2,
+        "local3" => libc::LOG_LOCAL3,
+        "local4" => libc::LOG_LOCAL4,
+        "local5" => libc::LOG_LOCAL5,
+        "local6" => libc::LOG_LOCAL6,
+        "local7" => libc::LOG_LOCAL7,
+        _ => return None,
+    })
+}
+
+/// True for a facility name [`init`] accepts (config validation).
+pub fn valid_facility(name: &str) -> bool {
+    facility(name).is_some()
+}
+
+/// Chooses where lines go, once per process; later calls change nothing.
+pub fn init(cfg: &LogConfig) {
+    if cfg.target != LogTarget::Syslog {
+        return;
+    }
+    let fac = facility(&cfg.facility).unwrap_or(libc::LOG_MAIL);
+    if SYSLOG.set(fac).is_ok() {
+        // openlog keeps the pointer: the ident must live for the process.
+        static IDENT: &[u8] = b"bincimap\0";
+        // SAFETY: IDENT is a static NUL-terminated string.
+        unsafe { libc::openlog(IDENT.as_ptr().cast(), libc::LOG_PID | libc::LOG_NDELAY, fac) };
+    }
+}
+
+/// True when lines go to syslog.
+pub fn to_syslog() -> bool {
+    SYSLOG.get().is_some()
+}
 
 /// Writes one already formatted line (a newline is appended). Errors are
 /// ignored: there is nowhere left to report a broken stderr.
@@ -18,6 +71,21 @@ pub fn write_line(line: &str) {
         line.chars()
             .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
     );
+    if let Some(&fac) = SYSLOG.get() {
+        // syslog adds its own ident; a NUL cannot be passed, so drop it.
+        let bytes: Vec<u8> = buf.bytes().filter(|&b| b != 0).collect();
+        if let Ok(msg) = CString::new(bytes) {
+            // SAFETY: "%s" with one valid C string argument.
+            unsafe {
+                libc::syslog(
+                    fac | libc::LOG_INFO,
+                    b"%s\0".as_ptr().cast(),
+                    msg.as_ptr(),
+                )
+            };
+        }
+        return;
+    }
     buf.push('\n');
     let stderr = std::io::stderr();
     let mut lock = stderr.lock();
@@ -100,6 +168,14 @@ mod tests {
         assert_eq!(ctx.format("connected"), "192.0.2.7: connected");
         ctx.set_user("alice");
         assert_eq!(ctx.format("logged in"), "alice@192.0.2.7: logged in");
+    }
+
+    #[test]
+    fn facilities() {
+        assert!(valid_facility("mail"));
+        assert!(valid_facility("local7"));
+        assert!(!valid_facility("local8"));
+        assert!(!valid_facility("MAIL"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! [`crate::auth::AuthedUser`] with a uid.
 
 pub mod data;
+pub mod limits;
 pub mod listener;
 pub mod log;
 pub mod serve;
