@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bincimap::auth::{hash, passwd::valid_user_name};
-use bincimap::config::{Config, CONFIG_ENV};
+use bincimap::config::{legacy, Config, CONFIG_ENV};
 use bincimap::server::{serve, stdio};
 
 #[derive(Parser, Debug)]
@@ -29,13 +29,13 @@ enum Command {
     /// Serve one already authenticated user on stdin/stdout (like bincimapd).
     Imapd {
         /// Config file (default: $BINCIMAP_CONFIG, else built-in defaults).
-        #[arg(long, short = 'c', value_name = "FILE")]
+        #[arg(long, short = 'c', value_name = "FILE", alias = "conf")]
         config: Option<PathBuf>,
     },
     /// Run the standalone IMAP daemon.
     Serve {
         /// Config file (default: $BINCIMAP_CONFIG, else the embedded default).
-        #[arg(long, short = 'c', value_name = "FILE")]
+        #[arg(long, short = 'c', value_name = "FILE", alias = "conf")]
         config: Option<PathBuf>,
         /// Listen on ADDR:PORT instead of server.listen (repeatable).
         #[arg(long, short = 'l', value_name = "ADDR:PORT")]
@@ -50,7 +50,7 @@ enum Command {
     /// Print the effective configuration as TOML.
     CheckConfig {
         /// Config file (default: $BINCIMAP_CONFIG, else the embedded default).
-        #[arg(long, short = 'c', value_name = "FILE")]
+        #[arg(long, short = 'c', value_name = "FILE", alias = "conf")]
         config: Option<PathBuf>,
     },
 }
@@ -64,11 +64,17 @@ fn config_path(arg: Option<PathBuf>) -> Option<PathBuf> {
     })
 }
 
+/// Loads the config (TOML, or a legacy Binc `bincimap.conf`); warnings
+/// about legacy keys without effect go to stderr, one line each.
 fn load_config(arg: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), String> {
     match config_path(arg) {
-        Some(p) => Config::load(&p)
-            .map(|c| (c, Some(p)))
-            .map_err(|e| e.to_string()),
+        Some(p) => {
+            let (c, warnings) = legacy::load_any(&p).map_err(|e| e.to_string())?;
+            for w in &warnings {
+                eprintln!("bincimap: warning: {w}");
+            }
+            Ok((c, Some(p)))
+        }
         None => Ok((Config::embedded_default(), None)),
     }
 }
@@ -102,6 +108,7 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Imapd { config } => {
             let (cfg, _) = load_config(config)?;
+            bincimap::server::log::init(&cfg.log);
             stdio::run(cfg).map_err(|e| e.to_string())
         }
         Command::Serve { config, listen } => {
@@ -111,12 +118,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 cfg.validate()
                     .map_err(|(key, msg)| format!("--listen: {key}: {msg}"))?;
             }
+            bincimap::server::log::init(&cfg.log);
             serve::run(cfg).map_err(|e| e.to_string())
         }
         Command::Passwd { user } => passwd(user),
         Command::CheckConfig { config } => {
             let (cfg, path) = load_config(config)?;
             let origin = match &path {
+                Some(p) if is_legacy_file(p) => {
+                    format!("{}, legacy Binc config mapped", p.display())
+                }
                 Some(p) => p.display().to_string(),
                 None => "embedded default".to_string(),
             };
@@ -129,6 +140,11 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// True when `p` is read as a Binc `bincimap.conf`.
+fn is_legacy_file(p: &Path) -> bool {
+    std::fs::read_to_string(p).is_ok_and(|t| legacy::is_legacy(p, &t))
 }
 
 /// Reports problems with the password file `serve` would use, on stderr.
@@ -261,5 +277,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Cli::try_parse_from(["bincimap", "bogus"]).is_err());
+        // Binc's spelling of the config option.
+        let c = Cli::try_parse_from(["bincimap", "check-config", "--conf=/etc/bincimap.conf"]).unwrap();
+        assert!(matches!(c.command, Command::CheckConfig { config: Some(_) }));
     }
 }

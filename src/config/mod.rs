@@ -4,6 +4,8 @@
 //! Every key has a default, so an empty file (or no file) is a working
 //! configuration. Errors name the file, the line and the key.
 
+pub mod legacy;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
