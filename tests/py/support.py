@@ -607,8 +607,9 @@ class Serve:
     """`bincimap serve` on a free loopback port with a temporary BINCIMAP_DATA. `password` is the demo user's,
     parsed from the first-start line on stdout."""
 
-    def __init__(self, data_dir=None, config=None, extra_args=(), port=None):
-        """With `port`, the config file is expected to listen there and no --listen is passed."""
+    def __init__(self, data_dir=None, config=None, extra_args=(), port=None, fast_auth=True, extra_env=None):
+        """With `port`, the config file is expected to listen there and no --listen is passed. Without `config`
+        and with `fast_auth`, a config without login penalty and throttling is used. `extra_env`: extra environment variables."""
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="bincimap-serve-")
         os.makedirs(self.data_dir, exist_ok=True)
         self.own_data = data_dir is None
@@ -616,6 +617,14 @@ class Serve:
         self.out = tempfile.NamedTemporaryFile(prefix="serve-out-", delete=False)
         self.err = tempfile.NamedTemporaryFile(prefix="serve-err-", delete=False)
         argv = [bincimap_bin(), "serve"]
+        self.fast_conf = None
+        if not config and fast_auth:
+            # No login penalty or per-IP throttling, so tests with bad passwords stay fast and
+            # independent; test_auth_limits.py tests both with configs of its own.
+            fd, self.fast_conf = tempfile.mkstemp(prefix="bincimap-fast-", suffix=".toml")
+            with os.fdopen(fd, "w") as f:
+                f.write("[auth]\npenalty_seconds = 0\nthrottle_failures = 0\n")
+            config = self.fast_conf
         if config:
             argv += ["--config", config]
         if port is None:
@@ -626,6 +635,7 @@ class Serve:
         env["HOME"] = self.data_dir
         env.pop("XDG_DATA_HOME", None)
         env.pop("XDG_CONFIG_HOME", None)
+        env.update(extra_env or {})
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err, env=env,
                                          cwd=self.data_dir)
@@ -685,6 +695,11 @@ class Serve:
             f.close()
             try:
                 os.unlink(f.name)
+            except OSError:
+                pass
+        if self.fast_conf:
+            try:
+                os.unlink(self.fast_conf)
             except OSError:
                 pass
         if self.own_data:
