@@ -278,7 +278,11 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["bincimap", "bogus"]).is_err());
         // Binc's spelling of the config option.
-        let c = Cli::try_parse_from(["bincimap", "check-config", "--conf=/etc/bincimap.conf"]).unwrap();
-        assert!(matches!(c.command, Command::CheckConfig { config: Some(_) }));
+        let c =
+            Cli::try_parse_from(["bincimap", "check-config", "--conf=/etc/bincimap.conf"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Command::CheckConfig { config: Some(_) }
+        ));
     }
 }

@@ -169,7 +169,10 @@ mod tests {
 
     #[test]
     fn peer_ip_forms() {
-        assert_eq!(peer_ip("127.0.0.1:5000"), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            peer_ip("127.0.0.1:5000"),
+            Some("127.0.0.1".parse().unwrap())
+        );
         assert_eq!(peer_ip("[::1]:5000"), Some("::1".parse().unwrap()));
         assert_eq!(peer_ip("192.0.2.9"), Some("192.0.2.9".parse().unwrap()));
         assert_eq!(peer_ip("stdio"), None);

@@ -224,7 +224,12 @@ pub fn parse_entries(text: &str) -> Result<Vec<Entry>, SyntaxError> {
                     it.next();
                     continue;
                 }
-                None => return err(sline, format!("section {section:?} is not closed with '}}'")),
+                None => {
+                    return err(
+                        sline,
+                        format!("section {section:?} is not closed with '}}'"),
+                    )
+                }
                 _ => {}
             }
             let (key, kline) = words(&mut it);
@@ -288,12 +293,15 @@ fn yes_no(e: &Entry, warn: &mut Vec<String>, path: &Path) -> bool {
 }
 
 fn number(e: &Entry, path: &Path) -> Result<u64, ConfigError> {
-    e.value.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
-        path: Some(path.to_path_buf()),
-        line: Some(e.line),
-        key: format!("{} {{ {} }}", e.section, e.key),
-        message: format!("{:?} is not a number of seconds", e.value),
-    })
+    e.value
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| ConfigError::Invalid {
+            path: Some(path.to_path_buf()),
+            line: Some(e.line),
+            key: format!("{} {{ {} }}", e.section, e.key),
+            message: format!("{:?} is not a number of seconds", e.value),
+        })
 }
 
 /// `file:line: Section: key` for warnings.
@@ -428,12 +436,13 @@ pub fn map_entries(entries: &[Entry], path: &Path) -> Result<(Config, Vec<String
             _ => warn.push(format!("{}: unknown key, ignored", place(path, e))),
         }
     }
-    cfg.validate().map_err(|(key, message)| ConfigError::Invalid {
-        path: Some(path.to_path_buf()),
-        line: lines.iter().rev().find(|(k, _)| *k == key).map(|(_, l)| *l),
-        key: key.to_string(),
-        message,
-    })?;
+    cfg.validate()
+        .map_err(|(key, message)| ConfigError::Invalid {
+            path: Some(path.to_path_buf()),
+            line: lines.iter().rev().find(|(k, _)| *k == key).map(|(_, l)| *l),
+            key: key.to_string(),
+            message,
+        })?;
     Ok((cfg, warn))
 }
 
@@ -616,10 +625,18 @@ SSL {
         assert!(!c.mailbox.auto_create_inbox);
         assert_eq!(c.session.idle_timeout, MIN_IDLE_TIMEOUT);
         assert_eq!(w.len(), 4, "{w:#?}");
-        assert!(w.iter().any(|l| l.contains("Foo: bar: unknown key")), "{w:#?}");
-        assert!(w.iter().any(|l| l.contains("depot") && l.contains("IMAPdir")));
+        assert!(
+            w.iter().any(|l| l.contains("Foo: bar: unknown key")),
+            "{w:#?}"
+        );
+        assert!(w
+            .iter()
+            .any(|l| l.contains("depot") && l.contains("IMAPdir")));
         let e = parse("Authentication {\n auth penalty = soon\n}", p()).unwrap_err();
-        assert!(matches!(e, ConfigError::Invalid { line: Some(2), .. }), "{e}");
+        assert!(
+            matches!(e, ConfigError::Invalid { line: Some(2), .. }),
+            "{e}"
+        );
         let e = parse("Authentication {\n auth penalty = 600\n}", p()).unwrap_err();
         assert!(
             matches!(&e, ConfigError::Invalid { line: Some(2), key, .. } if key == "auth.penalty_seconds"),
@@ -631,8 +648,14 @@ SSL {
     fn detection() {
         assert!(is_legacy(Path::new("x.conf"), ""));
         assert!(is_legacy(Path::new("x"), BINC));
-        assert!(!is_legacy(Path::new("x.toml"), "[auth]\nallow_plaintext = true\n"));
-        assert!(!is_legacy(Path::new("x"), "# c\n[limits]\nmax_nesting = 3\n"));
+        assert!(!is_legacy(
+            Path::new("x.toml"),
+            "[auth]\nallow_plaintext = true\n"
+        ));
+        assert!(!is_legacy(
+            Path::new("x"),
+            "# c\n[limits]\nmax_nesting = 3\n"
+        ));
         assert!(!is_legacy(Path::new("x"), "a = { b = 1 }\n"));
         assert!(!is_legacy(Path::new("x"), ""));
     }

@@ -76,13 +76,7 @@ pub fn write_line(line: &str) {
         let bytes: Vec<u8> = buf.bytes().filter(|&b| b != 0).collect();
         if let Ok(msg) = CString::new(bytes) {
             // SAFETY: "%s" with one valid C string argument.
-            unsafe {
-                libc::syslog(
-                    fac | libc::LOG_INFO,
-                    b"%s\0".as_ptr().cast(),
-                    msg.as_ptr(),
-                )
-            };
+            unsafe { libc::syslog(fac | libc::LOG_INFO, b"%s\0".as_ptr().cast(), msg.as_ptr()) };
         }
         return;
     }

@@ -113,7 +113,11 @@ enum Round {
 
 /// Sends `+ <challenge>` and reads the client's base64 response, within the
 /// auth timeout.
-async fn round<R>(s: &mut Session, challenge: &str, framer: &mut Framer<R>) -> std::io::Result<Round>
+async fn round<R>(
+    s: &mut Session,
+    challenge: &str,
+    framer: &mut Framer<R>,
+) -> std::io::Result<Round>
 where
     R: AsyncRead + Unpin + Send,
 {
@@ -226,7 +230,9 @@ mod tests {
             parse_plain(b"alice\0alice\0pw").unwrap(),
             ("alice".to_string(), b"pw".to_vec())
         );
-        assert!(matches!(parse_plain(b"bob\0alice\0pw"), Err(Tagged::No(Some(c), _)) if c == "AUTHORIZATIONFAILED"));
+        assert!(
+            matches!(parse_plain(b"bob\0alice\0pw"), Err(Tagged::No(Some(c), _)) if c == "AUTHORIZATIONFAILED")
+        );
         assert!(matches!(parse_plain(b"alice\0pw"), Err(Tagged::Bad(_))));
         assert!(matches!(parse_plain(b"\0a\0b\0c"), Err(Tagged::Bad(_))));
     }
