@@ -173,7 +173,7 @@ fn tokenize(text: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
 }
 
 fn decode_hex(hex: &str, line: usize) -> Result<String, SyntaxError> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return err(line, "odd number of digits in <hex> value");
     }
     let bytes: Vec<u8> = hex

@@ -51,9 +51,9 @@ pub fn init(cfg: &LogConfig) {
     let fac = facility(&cfg.facility).unwrap_or(libc::LOG_MAIL);
     if SYSLOG.set(fac).is_ok() {
         // openlog keeps the pointer: the ident must live for the process.
-        static IDENT: &[u8] = b"bincimap\0";
+        static IDENT: &std::ffi::CStr = c"bincimap";
         // SAFETY: IDENT is a static NUL-terminated string.
-        unsafe { libc::openlog(IDENT.as_ptr().cast(), libc::LOG_PID | libc::LOG_NDELAY, fac) };
+        unsafe { libc::openlog(IDENT.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, fac) };
     }
 }
 
@@ -76,7 +76,7 @@ pub fn write_line(line: &str) {
         let bytes: Vec<u8> = buf.bytes().filter(|&b| b != 0).collect();
         if let Ok(msg) = CString::new(bytes) {
             // SAFETY: "%s" with one valid C string argument.
-            unsafe { libc::syslog(fac | libc::LOG_INFO, b"%s\0".as_ptr().cast(), msg.as_ptr()) };
+            unsafe { libc::syslog(fac | libc::LOG_INFO, c"%s".as_ptr(), msg.as_ptr()) };
         }
         return;
     }
