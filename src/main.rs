@@ -52,6 +52,9 @@ enum Command {
         /// Config file (default: $BINCIMAP_CONFIG, else the embedded default).
         #[arg(long, short = 'c', value_name = "FILE", alias = "conf")]
         config: Option<PathBuf>,
+        /// Only the keys that differ from the defaults (like `doveconf -n`).
+        #[arg(long, short = 'n')]
+        non_default: bool,
     },
 }
 
@@ -122,7 +125,10 @@ fn run(cli: Cli) -> Result<(), String> {
             serve::run(cfg).map_err(|e| e.to_string())
         }
         Command::Passwd { user } => passwd(user),
-        Command::CheckConfig { config } => {
+        Command::CheckConfig {
+            config,
+            non_default,
+        } => {
             let (cfg, path) = load_config(config)?;
             let origin = match &path {
                 Some(p) if is_legacy_file(p) => {
@@ -134,12 +140,38 @@ fn run(cli: Cli) -> Result<(), String> {
             print!(
                 "# bincimap {} effective configuration ({origin})\n{}",
                 env!("CARGO_PKG_VERSION"),
-                cfg.effective().to_toml()
+                if non_default {
+                    changed_toml(&cfg.effective(), &Config::default().effective())
+                } else {
+                    cfg.effective().to_toml()
+                }
             );
             check_passwd_file(&cfg);
             Ok(())
         }
     }
+}
+
+/// The TOML of the keys of `cfg` whose values differ from `defaults`.
+fn changed_toml(cfg: &Config, defaults: &Config) -> String {
+    let parse = |c: &Config| toml::from_str::<toml::Table>(&c.to_toml()).unwrap_or_default();
+    let (mine, base) = (parse(cfg), parse(defaults));
+    let mut out = toml::Table::new();
+    for (section, keys) in &mine {
+        let Some(keys) = keys.as_table() else {
+            continue;
+        };
+        let base_keys = base.get(section).and_then(|v| v.as_table());
+        let changed: toml::Table = keys
+            .iter()
+            .filter(|(k, v)| base_keys.and_then(|b| b.get(*k)) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !changed.is_empty() {
+            out.insert(section.clone(), toml::Value::Table(changed));
+        }
+    }
+    toml::to_string_pretty(&out).unwrap_or_default()
 }
 
 /// True when `p` is read as a Binc `bincimap.conf`.
@@ -259,6 +291,19 @@ mod tests {
     }
 
     #[test]
+    fn changed_toml_lists_only_changes() {
+        let mut c = Config::default();
+        c.auth.penalty_seconds = 1;
+        c.mailbox.auto_subscribe = vec!["INBOX".into(), "INBOX/Sent".into()];
+        let t = changed_toml(&c, &Config::default());
+        let table: toml::Table = toml::from_str(&t).unwrap();
+        assert_eq!(table.len(), 2, "{t}");
+        assert_eq!(table["auth"].as_table().unwrap().len(), 1, "{t}");
+        assert_eq!(table["auth"]["penalty_seconds"].as_integer(), Some(1));
+        assert_eq!(changed_toml(&Config::default(), &Config::default()), "");
+    }
+
+    #[test]
     fn cli_parses() {
         let c = Cli::try_parse_from([
             "bincimap",
@@ -282,7 +327,10 @@ mod tests {
             Cli::try_parse_from(["bincimap", "check-config", "--conf=/etc/bincimap.conf"]).unwrap();
         assert!(matches!(
             c.command,
-            Command::CheckConfig { config: Some(_) }
+            Command::CheckConfig {
+                config: Some(_),
+                non_default: false
+            }
         ));
     }
 }

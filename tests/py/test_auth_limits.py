@@ -297,6 +297,19 @@ class TestSizeLimits(_Daemon):
         self.assertEqual(status(t), "OK", t)
 
 
+@unittest.skipIf(IS_DOVECOT, "bincimap serve only")
+class TestSyslogTarget(_Daemon):
+    """With `[log] target = "syslog"` session lines leave stderr (they go to syslog(3), which may have no reader
+    here: that must not matter)."""
+    CONFIG = "[auth]\npenalty_seconds = 0\nthrottle_failures = 0\n[log]\ntarget = \"syslog\"\nfacility = \"local5\"\n"
+
+    def test_lines_not_on_stderr(self):
+        r = self.logged_in()
+        self.assertEqual(status(r.cmd("LOGOUT")[1]), "OK")
+        self.assertTrue(r.closed())
+        self.assertNotIn("logged in", self.srv.output())
+
+
 class SrcRaw(Raw):
     """A TCP Raw connection from a chosen loopback source address (127.0.0.2 etc.)."""
 

@@ -124,6 +124,22 @@ class TestLegacyConfig(unittest.TestCase):
         self.assertEqual(cfg["session"]["idle_timeout"], 1800, "raised to the RFC 3501 minimum")
         self.assertIn(b"idle timeout: 600 raised to 1800", p.stderr)
 
+    @unittest.skipIf(tomllib is None, "needs Python 3.11 tomllib")
+    def test_non_default_only(self):
+        p = self.check_config(self.write("bincimap.conf", BINC_CONF))
+        full = tomllib.loads(p.stdout.decode())
+        env = dict(os.environ, BINCIMAP_DATA=os.path.join(self.dir, "data"), HOME=self.dir)
+        p = subprocess.run([bincimap_bin(), "check-config", "-n", "--conf", os.path.join(self.dir, "bincimap.conf")],
+                           capture_output=True, env=env, timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        changed = tomllib.loads(p.stdout.decode())
+        self.assertEqual({s: sorted(k) for s, k in changed.items()},
+                         {"auth": ["allow_plaintext", "penalty_seconds"], "mailbox": ["auto_subscribe", "path"],
+                          "session": ["auth_timeout", "idle_timeout"]}, p.stdout)
+        for section, keys in changed.items():
+            for k, v in keys.items():
+                self.assertEqual(full[section][k], v)
+
     def test_toml_still_toml(self):
         p = self.check_config(self.write("b.toml", "[auth]\npenalty_seconds = 1\n"), flag="--config")
         self.assertEqual(p.returncode, 0, p.stderr)
