@@ -611,6 +611,21 @@ def bench_server(kind, srv, corpus, runs, log):
     note("STATUS per command: stat %.2f getdents64 %.2f open %.2f total %.1f" %
          (sc["stat"], sc["getdents64"], sc["open"], sc["total"]))
     s.close()
+    # the big mailbox, unselected: STATUS INBOX from a session with Archive selected
+    s = srv.session()
+    s.ok("SELECT %s" % srv.archive)
+    st_cmd = "STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)"
+    data, _ = s.ok(st_cmd)
+    if not re.search(rb"\* STATUS .*MESSAGES %d" % n, data):
+        raise RuntimeError("STATUS INBOX: unexpected answer %r" % data[:300])
+    s.ok(st_cmd)
+    sc = strace_counts(s, st_cmd, reps)
+    raw["status_inbox_syscalls"] = sc
+    for k in ("stat", "getdents64", "open", "total"):
+        res["status_inbox_" + k] = sc[k]
+    note("STATUS INBOX per command: stat %.2f getdents64 %.2f open %.2f total %.1f" %
+         (sc["stat"], sc["getdents64"], sc["open"], sc["total"]))
+    s.close()
 
     # 8. memory of an idle connection (its own process in stdio mode): after SELECT, and in IDLE
     for key, box in (("mem_inbox", "INBOX"), ("mem_archive", srv.archive)):
@@ -763,12 +778,16 @@ ROWS = [
     ("noop_getdents64", "getdents64 per NOOP", "", "0"),
     ("noop_open", "open/openat per NOOP", "", ""),
     ("noop_total", "all syscalls per NOOP", "", ""),
-    ("status_stat", "stat calls per STATUS", "", "<= 3 (Dovecot 20)"),
-    ("status_getdents64", "getdents64 per STATUS", "", "0"),
-    ("status_open", "open/openat per STATUS", "", "0 (Dovecot 1)"),
-    ("status_total", "all syscalls per STATUS", "", ""),
-    ("mem_inbox_private_kb", "idle conn. private (USS), INBOX", "kB", "<= 64 kB (Dovecot 572 kB)"),
-    ("mem_inbox_anon_kb", "idle conn. RssAnon, INBOX", "kB", "<= 64 kB"),
+    ("status_stat", "stat calls per STATUS Archive", "", "<= 3 (Dovecot 20)"),
+    ("status_getdents64", "getdents64 per STATUS Archive", "", "0"),
+    ("status_open", "open/openat per STATUS Archive", "", "0 (Dovecot 1)"),
+    ("status_total", "all syscalls per STATUS Archive", "", ""),
+    ("status_inbox_stat", "stat calls per STATUS INBOX", "", "<= 3 (Dovecot 20)"),
+    ("status_inbox_getdents64", "getdents64 per STATUS INBOX", "", "0"),
+    ("status_inbox_open", "open/openat per STATUS INBOX", "", "0 (Dovecot 1)"),
+    ("status_inbox_total", "all syscalls per STATUS INBOX", "", ""),
+    ("mem_inbox_private_kb", "idle conn. private (USS), INBOX", "kB", "<= 64 kB"),
+    ("mem_inbox_anon_kb", "idle conn. RssAnon, INBOX", "kB", "<= 64 kB (Dovecot 572 kB)"),
     ("mem_archive_private_kb", "idle conn. private (USS), Archive", "kB", "<= 64 kB"),
     ("mem_archive_anon_kb", "idle conn. RssAnon, Archive", "kB", "<= 64 kB"),
     ("serve_rss_per_conn_kb", "serve: VmRSS growth per connection", "kB", "<= 64 kB"),
@@ -842,6 +861,9 @@ def main():
     if not shutil.which("strace"):
         sys.exit("strace missing: apt-get install strace")
 
+    load = os.getloadavg()[0]
+    if load > 1.0:
+        log("warning: load average %.1f on %d CPUs; timings will be noisy" % (load, os.cpu_count()))
     work = tempfile.mkdtemp(prefix="bincbench.", dir=a.workdir)
     os.chmod(work, 0o755)
     results, raws, meta = {}, {}, {}
@@ -888,7 +910,7 @@ def main():
         meta = {
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "argv": sys.argv,
-            "host": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
+            "host": {"cpus": os.cpu_count(), "loadavg_at_start": load, "loadavg_at_end": os.getloadavg()[0], "kernel": platform.release(), "python": platform.python_version()},
             "dovecot_version": subprocess.run(["/usr/sbin/dovecot", "--version"], capture_output=True,
                                               text=True).stdout.strip() if "dovecot" in kinds else None,
             "bincimap_binary": binary if "bincimap" in kinds else None,
