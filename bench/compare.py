@@ -713,7 +713,7 @@ def bench_serve(binary, workdir, home, conns, log):
             while ok < 2:
                 ln = f.readline()
                 if not ln:
-                    raise EOFError("serve closed a connection")
+                    raise EOFError("serve closed connection %d after %d good ones" % (i + 1, made))
                 if ln.startswith((b"a ", b"b ")):
                     if b" OK" not in ln[:6]:
                         log("  [bincimap serve] %r; skipped" % ln[:200])
@@ -726,7 +726,12 @@ def bench_serve(binary, workdir, home, conns, log):
         log("  [bincimap serve] %d connections: VmRSS growth %.1f kB per connection" % (made, per.get("VmRSS", 0)))
         return {"before": before, "after": after, "connections": made, "per_conn_kb": per}
     except Exception as e:
-        log("  [bincimap serve] skipped: %s" % e)
+        try:
+            with open(os.path.join(workdir, "serve.stderr"), "rb") as f:
+                tail = f.read()[-600:].decode("utf-8", "replace").strip()
+        except OSError:
+            tail = ""
+        log("  [bincimap serve] skipped: %s%s" % (e, ("; serve's stderr ends: " + tail) if tail else ""))
         return None
     finally:
         for c in socks:
@@ -871,6 +876,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=900, help="seconds per command before giving up")
     ap.add_argument("--out", help="JSON results file (default bench/results/<date>[-n<N>].json)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (server copies, logs)")
+    ap.add_argument("--note", help="free text stored in the JSON (e.g. which build this is)")
     a = ap.parse_args()
     if a.quick:
         a.messages, a.runs = 5000, min(a.runs, 3)
@@ -940,6 +946,7 @@ def main():
         meta = {
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "argv": sys.argv,
+            "note": a.note,
             "host": {"cpus": os.cpu_count(), "loadavg_at_start": load, "loadavg_at_end": os.getloadavg()[0], "kernel": platform.release(), "python": platform.python_version()},
             "dovecot_version": subprocess.run(["/usr/sbin/dovecot", "--version"], capture_output=True,
                                               text=True).stdout.strip() if "dovecot" in kinds else None,
