@@ -133,9 +133,10 @@ mod tests {
         }
         assert!(t.is_blocked(ip, 3, W, t0 + Duration::from_secs(10)));
         assert!(!t.is_blocked(other, 3, W, t0 + Duration::from_secs(10)));
-        // The first failure ages out: one more attempt is allowed.
-        assert!(!t.is_blocked(ip, 3, W, t0 + W));
+        // Just before the first failure ages out the IP is still blocked;
+        // once it has, one more attempt is allowed.
         assert!(t.is_blocked(ip, 3, W, t0 + W - Duration::from_secs(1)));
+        assert!(!t.is_blocked(ip, 3, W, t0 + W));
     }
 
     #[test]
