@@ -210,7 +210,7 @@ class TestThrottle(_Daemon):
 @unittest.skipIf(IS_DOVECOT, "bincimap serve only")
 class TestTimeouts(_Daemon):
     """Timeouts set low through the test-only escape hatch BINCIMAP_TEST_TIMEOUTS=1."""
-    CONFIG = "[auth]\npenalty_seconds = 0\nthrottle_failures = 0\n[session]\nauth_timeout = 1\nidle_timeout = 2\n"
+    CONFIG = "[auth]\npenalty_seconds = 0\nthrottle_failures = 0\n[session]\nauth_timeout = 2\nidle_timeout = 3\n"
     ENV = {"BINCIMAP_TEST_TIMEOUTS": "1"}
 
     def test_auth_timeout(self):
