@@ -11,14 +11,17 @@ use tokio::net::{TcpListener, TcpStream};
 use super::log::{self, LogCtx};
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::imap::session::{self, SessionParams};
+use super::tls::TlsState;
+use crate::imap::session::{self, BoxIo, SessionParams};
 
-/// What a listener speaks. TLS (implicit `Imaps`, and STARTTLS on `Plain`)
-/// arrives with the TLS issue as new variants / fields here.
+/// What a listener speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenerKind {
-    /// Cleartext IMAP (port 143 style).
+    /// Cleartext IMAP (port 143 style), with STARTTLS when the server has
+    /// a TLS configuration.
     Plain,
+    /// Implicit TLS (port 993 style): the handshake comes first.
+    Tls,
 }
 
 /// One address to listen on.
@@ -62,6 +65,8 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub struct Server {
     pub config: Arc<Config>,
     pub authenticator: Arc<dyn Authenticator>,
+    /// Certificate for `Tls` listeners and STARTTLS; None: no TLS at all.
+    pub tls: Option<Arc<TlsState>>,
 }
 
 impl Server {
@@ -69,7 +74,14 @@ impl Server {
         Server {
             config,
             authenticator,
+            tls: None,
         }
+    }
+
+    /// Enables TLS listeners and STARTTLS (unless `tls.disable_starttls`).
+    pub fn with_tls(mut self, tls: Option<Arc<TlsState>>) -> Server {
+        self.tls = tls;
+        self
     }
 
     /// Binds every listener; fails on the first that cannot be bound so a
@@ -119,8 +131,36 @@ impl Server {
         if let Err(e) = stream.set_nodelay(true) {
             ctx.log(format_args!("cannot set TCP_NODELAY: {e}"));
         }
-        let plaintext = match spec.kind {
-            ListenerKind::Plain => plaintext_ok(&peer, self.config.auth.allow_plaintext),
+        // The handshake shares the login deadline: a client that connects
+        // and says nothing must not hold a connection slot for ever.
+        let handshake_timeout = Duration::from_secs(self.config.session.auth_timeout.max(1));
+        let (io, plaintext, starttls): (BoxIo, bool, _) = match spec.kind {
+            ListenerKind::Plain => {
+                let starttls = match &self.tls {
+                    Some(t) if !self.config.tls.disable_starttls => {
+                        Some(t.starttls_hook(handshake_timeout))
+                    }
+                    _ => None,
+                };
+                (
+                    Box::new(stream),
+                    plaintext_ok(&peer, self.config.auth.allow_plaintext),
+                    starttls,
+                )
+            }
+            ListenerKind::Tls => {
+                let Some(tls) = &self.tls else {
+                    ctx.log("no TLS certificate configured; connection closed");
+                    return;
+                };
+                match tls.accept(stream, handshake_timeout).await {
+                    Ok(s) => (Box::new(s), true, None),
+                    Err(e) => {
+                        ctx.log(format_args!("TLS handshake failed: {e}"));
+                        return;
+                    }
+                }
+            }
         };
         let params = SessionParams {
             preauth: None,
@@ -128,9 +168,9 @@ impl Server {
             config: Arc::clone(&self.config),
             peer: peer.to_string(),
             plaintext_ok: plaintext,
-            starttls: None,
+            starttls,
         };
-        let task = tokio::spawn(session::run(Box::new(stream), params));
+        let task = tokio::spawn(session::run(io, params));
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => ctx.log(format_args!("connection error: {e}")),
