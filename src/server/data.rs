@@ -128,7 +128,8 @@ pub fn ensure_self_signed_cert(cert: &Path, key: &Path) -> Result<bool, DataErro
     if host != "localhost" {
         names.push(host);
     }
-    let made = rcgen::generate_simple_self_signed(names).map_err(|e| DataError::Cert(e.to_string()))?;
+    let made =
+        rcgen::generate_simple_self_signed(names).map_err(|e| DataError::Cert(e.to_string()))?;
     // The key first, so a certificate never exists without its key; both go
     // through a temporary file and a rename so a crash leaves no half file.
     write_atomically(key, made.signing_key.serialize_pem().as_bytes(), 0o600)?;

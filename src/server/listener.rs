@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::log::{self, LogCtx};
+use super::tls::TlsState;
 use crate::auth::Authenticator;
 use crate::config::Config;
-use super::tls::TlsState;
 use crate::imap::session::{self, BoxIo, SessionParams};
 
 /// What a listener speaks.

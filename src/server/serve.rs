@@ -93,9 +93,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         .map_err(ServeError::Io)?;
 
     let config = Arc::new(config);
-    let server = Arc::new(
-        Server::new(Arc::clone(&config), Arc::new(passwd)).with_tls(tls_state.clone()),
-    );
+    let server =
+        Arc::new(Server::new(Arc::clone(&config), Arc::new(passwd)).with_tls(tls_state.clone()));
     let result = runtime.block_on(async move {
         let listeners = Server::bind(&specs).await.map_err(ServeError::Io)?;
         if let Some(t) = tls_state {
@@ -125,7 +124,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
 /// configured, a self-signed one is made in the data directory (once).
 fn setup_tls(config: &Config, specs: &[ListenerSpec]) -> Result<Option<TlsState>, ServeError> {
     let implicit = specs.iter().any(|s| s.kind == ListenerKind::Tls);
-    let starttls = !config.tls.disable_starttls && specs.iter().any(|s| s.kind == ListenerKind::Plain);
+    let starttls =
+        !config.tls.disable_starttls && specs.iter().any(|s| s.kind == ListenerKind::Plain);
     if !implicit && !starttls {
         return Ok(None);
     }
@@ -143,7 +143,9 @@ fn setup_tls(config: &Config, specs: &[ListenerSpec]) -> Result<Option<TlsState>
             ));
         }
     }
-    TlsState::load(&cert, &key).map(Some).map_err(ServeError::Tls)
+    TlsState::load(&cert, &key)
+        .map(Some)
+        .map_err(ServeError::Tls)
 }
 
 /// Creates the demo user and its welcome message when the password file

@@ -42,7 +42,11 @@ impl fmt::Display for TlsError {
         match self {
             TlsError::Read { path, source } => write!(f, "{}: {source}", path.display()),
             TlsError::NoCertificate(p) => {
-                write!(f, "{}: no PEM certificate (BEGIN CERTIFICATE) found", p.display())
+                write!(
+                    f,
+                    "{}: no PEM certificate (BEGIN CERTIFICATE) found",
+                    p.display()
+                )
             }
             TlsError::NoKey(p) => write!(f, "{}: no PEM private key found", p.display()),
             TlsError::Rustls { cert, source } => {
@@ -188,9 +192,7 @@ pub fn spawn_reload_on_sighup(state: Arc<TlsState>) -> std::io::Result<()> {
                     "SIGHUP: reloaded TLS certificate {}",
                     state.cert_path().display()
                 )),
-                Err(e) => log::warn(format_args!(
-                    "SIGHUP: keeping the old TLS certificate: {e}"
-                )),
+                Err(e) => log::warn(format_args!("SIGHUP: keeping the old TLS certificate: {e}")),
             }
         }
     });
@@ -316,7 +318,10 @@ mod tests {
         assert!(state.accept(b, Duration::from_secs(30)).await.is_err());
         // A client that says nothing is cut off by the timeout.
         let (_a, b) = tokio::io::duplex(4096);
-        let e = state.accept(b, Duration::from_millis(50)).await.unwrap_err();
+        let e = state
+            .accept(b, Duration::from_millis(50))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
     }
 }
