@@ -240,4 +240,51 @@ mod tests {
         assert!(!accept.is_finished());
         accept.abort();
     }
+
+    /// Garbage on an implicit-TLS listener ends that connection only; a
+    /// real TLS client is greeted afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tls_listener_survives_garbage() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("passwd");
+        std::fs::write(&pw, "").unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        crate::server::data::ensure_self_signed_cert(&cert, &key).unwrap();
+        let tls = Arc::new(TlsState::load(&cert, &key).unwrap());
+        let auth = crate::auth::passwd::PasswdFile::open(&pw, "Maildir", dir.path()).unwrap();
+        let server =
+            Arc::new(Server::new(Arc::new(Config::default()), Arc::new(auth)).with_tls(Some(tls)));
+        let spec = ListenerSpec {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            kind: ListenerKind::Tls,
+        };
+        let (l, spec) = Server::bind(&[spec]).await.unwrap().pop().unwrap();
+        let addr = l.local_addr().unwrap();
+        let accept = tokio::spawn(Arc::clone(&server).accept_loop(l, spec));
+        for garbage in [
+            &b"a LOGIN x y\r\n"[..],
+            b"\x16\x03\x03\xff\xff",
+            &[0u8; 3000],
+        ] {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            let _ = c.write_all(garbage).await;
+            let _ = c.shutdown().await;
+            let mut sink = Vec::new();
+            let _ = c.read_to_end(&mut sink).await;
+            assert!(!sink.starts_with(b"* "), "{sink:?}");
+        }
+        let connector = crate::server::tls::tests::test_connector(&cert);
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let mut c = connector.connect(name, tcp).await.unwrap();
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).await.unwrap();
+        let greeting = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(greeting.starts_with("* OK [CAPABILITY "), "{greeting}");
+        assert!(greeting.contains("AUTH=PLAIN"), "{greeting}");
+        assert!(!greeting.contains("STARTTLS"), "{greeting}");
+        assert!(!accept.is_finished());
+        accept.abort();
+    }
 }

@@ -200,7 +200,7 @@ pub fn spawn_reload_on_sighup(state: Arc<TlsState>) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -211,9 +211,8 @@ mod tests {
         (cert, key)
     }
 
-    /// A client trusting exactly `cert`; returns the leaf the server showed
-    /// after a full round trip of application data.
-    async fn handshake(state: &TlsState, trust: &Path) -> std::io::Result<Vec<u8>> {
+    /// A TLS client that trusts exactly the certificate in `trust`.
+    pub(crate) fn test_connector(trust: &Path) -> tokio_rustls::TlsConnector {
         let mut roots = rustls::RootCertStore::empty();
         for c in load_certs(trust).unwrap() {
             roots.add(c).unwrap();
@@ -224,7 +223,13 @@ mod tests {
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        tokio_rustls::TlsConnector::from(Arc::new(client))
+    }
+
+    /// A client trusting exactly `cert`; returns the leaf the server showed
+    /// after a full round trip of application data.
+    async fn handshake(state: &TlsState, trust: &Path) -> std::io::Result<Vec<u8>> {
+        let connector = test_connector(trust);
         let (a, b) = tokio::io::duplex(64 * 1024);
         let server = async {
             let mut s = state.accept(b, Duration::from_secs(30)).await?;
