@@ -402,6 +402,32 @@ class TestTlsConfiguredCertificate(unittest.TestCase):
                  self.srv)
 
 
+@unittest.skipIf(IS_DOVECOT, "bincimap serve only")
+class TestDisableStarttls(unittest.TestCase):
+    def test_disable_starttls(self):
+        d = tempfile.mkdtemp(prefix="bincimap-nostls-")
+        self.addCleanup(shutil.rmtree, d, True)
+        conf = os.path.join(d, "bincimap.toml")
+        with open(conf, "w") as f:
+            f.write("[tls]\ndisable_starttls = true\n")
+        srv = TlsServe(config=conf)
+        self.addCleanup(srv.stop)
+        srv.start()
+        m = imaplib.IMAP4("127.0.0.1", srv.port, timeout=TIMEOUT)
+        self.addCleanup(_close, m)
+        self.assertNotIn("STARTTLS", m.capabilities)
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT) as raw:
+            read_until(raw, rb"^\* OK")
+            raw.sendall(b"a STARTTLS\r\nb NOOP\r\n")
+            got = read_until(raw, rb"^b ")
+            self.assertRegex(got, rb"(?m)^a BAD")
+            self.assertRegex(got, rb"(?m)^b OK")
+        # implicit TLS still works
+        t = imaplib.IMAP4_SSL("127.0.0.1", srv.tls_port, ssl_context=unverified(), timeout=TIMEOUT)
+        self.addCleanup(_close, t)
+        self.assertEqual(t.login(srv.user, srv.password)[0], "OK")
+
+
 # -- the plaintext policy from a non-loopback address ------------------------------------------------------------
 
 CLIENT = r"""
