@@ -337,9 +337,9 @@ pub fn map_entries(entries: &[Entry], path: &Path) -> Result<(Config, Vec<String
                 cfg.auth.penalty_seconds = number(e, path)?;
                 lines.push(("auth.penalty_seconds", e.line));
             }
-            ("authentication", "disable starttls") => warn.push(no_effect(
-                "STARTTLS is offered on plaintext listeners whenever TLS is configured",
-            )),
+            ("authentication", "disable starttls") => {
+                cfg.tls.disable_starttls = yes_no(e, &mut warn, path);
+            }
             ("log", "type") => match value.to_ascii_lowercase().as_str() {
                 "syslog" => cfg.log.target = LogTarget::Syslog,
                 "multilog" | "stderr" => cfg.log.target = LogTarget::Stderr,
@@ -427,9 +427,16 @@ pub fn map_entries(entries: &[Entry], path: &Path) -> Result<(Config, Vec<String
             ("security", _) => warn.push(no_effect(
                 "no chroot jail; privileges are dropped as configured by the service",
             )),
-            ("ssl", "pem file") => warn.push(no_effect(
-                "set the TLS certificate and key in a TOML config (see doc/config.md)",
-            )),
+            ("ssl", "pem file") => {
+                // Binc's PEM file holds the certificate and the key together;
+                // the TLS loader picks each out of the same file.
+                if !value.is_empty() {
+                    let base = path.parent().unwrap_or(Path::new("."));
+                    let pem = base.join(value);
+                    cfg.tls.cert_file = Some(pem.clone());
+                    cfg.tls.key_file = Some(pem);
+                }
+            }
             ("ssl", _) => warn.push(no_effect(
                 "TLS uses rustls with its own safe defaults (TLS 1.2+, no client certificates)",
             )),
@@ -552,15 +559,17 @@ SSL {
         assert_eq!(c.session.idle_timeout, 3600);
         assert_eq!(c.session.auth_timeout, 30);
         // One warning per key without effect, each naming its key and line.
+        assert!(!c.tls.disable_starttls);
+        let pem = Some(std::path::PathBuf::from("/usr/local/etc/bincimap.pem"));
+        assert_eq!(c.tls.cert_file, pem);
+        assert_eq!(c.tls.key_file, pem);
         let keys = [
-            ("disable starttls", 13),
             ("jail path", 18),
             ("jail user", 19),
             ("jail group", 20),
             ("umask", 37),
             ("transfer timeout", 44),
             ("transfer buffer size", 45),
-            ("pem file", 50),
             ("ca file", 51),
             ("cipher list", 52),
             ("verify peer", 53),
@@ -642,6 +651,20 @@ SSL {
             matches!(&e, ConfigError::Invalid { line: Some(2), key, .. } if key == "auth.penalty_seconds"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tls_keys() {
+        let (c, w) = parse(
+            "Authentication { disable starttls = \"yes\" }\nSSL { pem file = \"certs/b.pem\" }\n",
+            Path::new("/etc/binc/bincimap.conf"),
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:#?}");
+        assert!(c.tls.disable_starttls);
+        let pem = Some(std::path::PathBuf::from("/etc/binc/certs/b.pem"));
+        assert_eq!(c.tls.cert_file, pem);
+        assert_eq!(c.tls.key_file, pem);
     }
 
     #[test]

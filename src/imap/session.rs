@@ -329,6 +329,13 @@ pub async fn run(io: BoxIo, params: SessionParams) -> std::io::Result<()> {
                 Some(upgrade) => {
                     s.write_tagged(&tag, &Tagged::ok("Begin TLS negotiation now"));
                     s.flush().await?;
+                    if framer.buffered() > 0 {
+                        crate::imap::log_line(&format!(
+                            "{}: discarded {} bytes sent after STARTTLS before the TLS handshake",
+                            s.peer,
+                            framer.buffered()
+                        ));
+                    }
                     // into_inner drops anything pipelined after STARTTLS:
                     // plaintext must never be read as if it came over TLS.
                     let (new_framer, writer) = match start_tls(framer, s.writer, upgrade).await {
@@ -366,6 +373,9 @@ pub async fn run(io: BoxIo, params: SessionParams) -> std::io::Result<()> {
         s.write_tagged(&tag, &result);
         s.flush().await?;
         if s.state == State::Logout {
+            // On TLS this sends close_notify, so clients see a clean end
+            // rather than a truncation.
+            let _ = s.writer.shutdown().await;
             return Ok(());
         }
     }

@@ -14,3 +14,4 @@ pub mod listener;
 pub mod log;
 pub mod serve;
 pub mod stdio;
+pub mod tls;

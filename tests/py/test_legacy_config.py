@@ -70,8 +70,8 @@ SSL {
 }
 """
 
-NO_EFFECT = ["disable starttls", "jail path", "jail user", "jail group", "umask", "transfer timeout",
-             "transfer buffer size", "pem file", "ca file", "cipher list", "verify peer"]
+NO_EFFECT = ["jail path", "jail user", "jail group", "umask", "transfer timeout", "transfer buffer size", "ca file",
+             "cipher list", "verify peer"]
 
 
 @unittest.skipIf(IS_DOVECOT, "bincimap only")
@@ -105,6 +105,9 @@ class TestLegacyConfig(unittest.TestCase):
         self.assertEqual(cfg["session"]["idle_timeout"], 3600)
         self.assertEqual(cfg["session"]["auth_timeout"], 30)
         self.assertEqual(cfg["log"]["target"], "stderr")
+        self.assertEqual(cfg["tls"]["cert_file"], "/usr/local/etc/bincimap.pem")
+        self.assertEqual(cfg["tls"]["key_file"], "/usr/local/etc/bincimap.pem")
+        self.assertFalse(cfg["tls"]["disable_starttls"])
         self.assertIn(b"legacy Binc config", p.stdout.splitlines()[0])
         warnings = [l for l in p.stderr.decode().splitlines() if "warning:" in l]
         for key in NO_EFFECT:
@@ -135,7 +138,7 @@ class TestLegacyConfig(unittest.TestCase):
         changed = tomllib.loads(p.stdout.decode())
         self.assertEqual({s: sorted(k) for s, k in changed.items()},
                          {"auth": ["allow_plaintext", "penalty_seconds"], "mailbox": ["auto_subscribe", "path"],
-                          "session": ["auth_timeout", "idle_timeout"]}, p.stdout)
+                          "session": ["auth_timeout", "idle_timeout"], "tls": ["cert_file", "key_file"]}, p.stdout)
         for section, keys in changed.items():
             for k, v in keys.items():
                 self.assertEqual(full[section][k], v)
@@ -167,7 +170,8 @@ class TestLegacyConfig(unittest.TestCase):
         self.assertIn(b"jail path", p.stderr, "warnings at start too")
 
     def test_serve_with_legacy_config(self):
-        conf = self.write("bincimap.conf", BINC_CONF)
+        # without the PEM file (not there on a test machine): serve makes its own self-signed certificate
+        conf = self.write("bincimap.conf", BINC_CONF.replace('pem file = "/usr/local/etc/bincimap.pem",', ""))
         srv = Serve(config=conf, data_dir=os.path.join(self.dir, "data"))
         self.addCleanup(srv.stop)
         srv.wait_password()
