@@ -122,7 +122,11 @@ impl Server {
                         Err(why) => {
                             LogCtx::new(peer.ip().to_string())
                                 .log(format_args!("connection refused: {why}"));
-                            tokio::spawn(limits::refuse(stream));
+                            // Plaintext IMAP is useless to a client that
+                            // starts with a TLS handshake: just close there.
+                            if spec.kind == ListenerKind::Plain {
+                                tokio::spawn(limits::refuse(stream));
+                            }
                             continue;
                         }
                     };
