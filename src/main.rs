@@ -47,6 +47,22 @@ enum Command {
         #[arg(long, short = 'u', value_name = "NAME")]
         user: Option<String>,
     },
+    /// Pre-auth front end for inetd-style wrappers (Binc's bincimap-up):
+    /// `up [--ssl] [--conf FILE] -- CHECKPASSWORD bincimap imapd`.
+    Up {
+        /// TLS from the first byte (port 993).
+        #[arg(long)]
+        ssl: bool,
+        /// Config file (default: $BINCIMAP_CONFIG, else built-in defaults).
+        #[arg(long, visible_alias = "config", short = 'c', value_name = "FILE")]
+        conf: Option<PathBuf>,
+        /// Accepted for Binc compatibility; logs always go to stderr.
+        #[arg(long, value_name = "TYPE", hide = true)]
+        logtype: Option<String>,
+        /// The checkpassword program and what it runs after login.
+        #[arg(last = true, required = true, value_name = "CHECKPASSWORD")]
+        program: Vec<std::ffi::OsString>,
+    },
     /// Print the effective configuration as TOML.
     CheckConfig {
         /// Config file (default: $BINCIMAP_CONFIG, else the embedded default).
@@ -73,13 +89,19 @@ fn load_config(arg: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), String
     }
 }
 
-/// Rewrites argv so `bincimapd ARGS` parses as `bincimap imapd ARGS`.
+/// Rewrites argv so `bincimapd ARGS` parses as `bincimap imapd ARGS` (and
+/// `bincimap-up ARGS` as `bincimap up ARGS`).
 fn effective_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let invoked_as = args
         .first()
         .and_then(|a| Path::new(a).file_name().map(|n| n.to_os_string()));
-    if invoked_as.as_deref() == Some(std::ffi::OsStr::new("bincimapd")) {
-        args.insert(1, "imapd".into());
+    let sub = match invoked_as.as_deref().and_then(|n| n.to_str()) {
+        Some("bincimapd") => Some("imapd"),
+        Some("bincimap-up") => Some("up"),
+        _ => None,
+    };
+    if let Some(sub) = sub {
+        args.insert(1, sub.into());
         if let Some(first) = args.first_mut() {
             *first = "bincimap".into();
         }
@@ -105,13 +127,27 @@ fn run(cli: Cli) -> Result<(), String> {
             stdio::run(cfg).map_err(|e| e.to_string())
         }
         Command::Serve { config, listen } => {
-            let (mut cfg, _) = load_config(config)?;
+            let (mut cfg, path) = load_config(config)?;
+            if let Some(p) = path.and_then(|p| std::path::absolute(p).ok()) {
+                // Children (`bincimap imapd` under privsep or checkpassword)
+                // must read the same file; still single-threaded here.
+                std::env::set_var(CONFIG_ENV, p);
+            }
             if !listen.is_empty() {
                 cfg.server.listen = listen;
                 cfg.validate()
                     .map_err(|(key, msg)| format!("--listen: {key}: {msg}"))?;
             }
             serve::run(cfg).map_err(|e| e.to_string())
+        }
+        Command::Up {
+            ssl,
+            conf,
+            logtype: _,
+            program,
+        } => {
+            let (cfg, _) = load_config(conf)?;
+            bincimap::server::up::run(cfg, ssl, program)
         }
         Command::Passwd { user } => passwd(user),
         Command::CheckConfig { config } => {
@@ -238,6 +274,50 @@ mod tests {
         assert_eq!(a, args(&["bincimap", "imapd", "-c", "x.toml"]));
         let c = Cli::try_parse_from(a).unwrap();
         assert!(matches!(c.command, Command::Imapd { config: Some(_) }));
+        let a = effective_args(args(&[
+            "/usr/bin/bincimap-up",
+            "--",
+            "/bin/checkpassword",
+            "bincimap",
+            "imapd",
+        ]));
+        assert_eq!(
+            a,
+            args(&[
+                "bincimap",
+                "up",
+                "--",
+                "/bin/checkpassword",
+                "bincimap",
+                "imapd"
+            ])
+        );
+        match Cli::try_parse_from(a).unwrap().command {
+            Command::Up { program, ssl, .. } => {
+                assert!(!ssl);
+                assert_eq!(program.len(), 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        let a = args(&[
+            "bincimap",
+            "up",
+            "--ssl",
+            "--conf=x.conf",
+            "--logtype=multilog",
+            "--",
+            "cp",
+            "imapd",
+        ]);
+        assert!(matches!(
+            Cli::try_parse_from(a).unwrap().command,
+            Command::Up {
+                ssl: true,
+                conf: Some(_),
+                ..
+            }
+        ));
+        assert!(Cli::try_parse_from(args(&["bincimap", "up"])).is_err());
         let a = effective_args(args(&["bincimap", "serve"]));
         assert_eq!(a, args(&["bincimap", "serve"]));
     }

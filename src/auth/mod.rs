@@ -5,6 +5,7 @@
 //! [`hash`] verifies and creates password hashes; [`passwd`] is the
 //! password-file authenticator.
 
+pub mod checkpassword;
 pub mod hash;
 pub mod passwd;
 

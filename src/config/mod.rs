@@ -27,6 +27,7 @@ pub struct Config {
     pub mailbox: MailboxConfig,
     pub limits: LimitsConfig,
     pub session: SessionConfig,
+    pub chain: ChainConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -119,6 +120,39 @@ impl Default for SessionConfig {
         SessionConfig {
             idle_timeout: 1860,
             auth_timeout: 60,
+        }
+    }
+}
+
+/// The checkpassword chain (`bincimap up`) and privilege separation in
+/// `serve`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainConfig {
+    /// `serve`: authenticate through this checkpassword program (which runs
+    /// `bincimap imapd` as the user) instead of the password file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpassword: Option<PathBuf>,
+    /// `serve` as root: run the sessions of password-file users that have a
+    /// uid in a child `bincimap imapd` with that uid, gid and groups.
+    pub privsep: bool,
+    /// Seconds a login refused by checkpassword waits before its NO.
+    pub penalty_seconds: u64,
+    /// User the relay switches to once a session has started.
+    pub relay_user: String,
+    /// Empty directory the relay chroots into after login (Binc's jail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jail: Option<PathBuf>,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        ChainConfig {
+            checkpassword: None,
+            privsep: true,
+            penalty_seconds: 4,
+            relay_user: "nobody".into(),
+            jail: None,
         }
     }
 }

@@ -122,6 +122,16 @@ impl Server {
         let plaintext = match spec.kind {
             ListenerKind::Plain => plaintext_ok(&peer, self.config.auth.allow_plaintext),
         };
+        if let Some(front) =
+            super::up::serve_front(&self.config, &self.authenticator, &peer, plaintext)
+        {
+            // checkpassword or privilege separation: the pre-auth front end
+            // hands logged-in sessions to a child running as the user.
+            if let Err(e) = super::up::preauth(Box::new(stream), front).await {
+                ctx.log(format_args!("connection error: {e}"));
+            }
+            return;
+        }
         let params = SessionParams {
             preauth: None,
             authenticator: Some(Arc::clone(&self.authenticator)),

@@ -11,5 +11,8 @@
 pub mod data;
 pub mod listener;
 pub mod log;
+pub mod privsep;
+pub mod relay;
 pub mod serve;
 pub mod stdio;
+pub mod up;
