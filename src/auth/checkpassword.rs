@@ -138,7 +138,7 @@ mod tests {
     /// A checkpassword in shell: accepts alice/secret, exit 1 otherwise.
     fn prog() -> Vec<OsString> {
         let script = r#"IFS= read -r -d '' u <&3; IFS= read -r -d '' p <&3
-            if [ "$u" = alice ] && [ "$p" = secret ]; then shift; exec "$@"; fi; exit 1"#;
+            if [ "$u" = alice ] && [ "$p" = secret ]; then exec "$@"; fi; exit 1"#;
         vec![
             "bash".into(),
             "-c".into(),

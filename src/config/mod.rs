@@ -318,6 +318,14 @@ impl Config {
                 self.auth.passwd_file = Some(base.join(p));
             }
         }
+        for p in [&mut self.chain.checkpassword, &mut self.chain.jail]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
     }
 
     /// Checks values; on failure returns the dotted key and why.
