@@ -11,7 +11,7 @@ import unittest
 
 from chain_support import (HAVE_USERADD, IS_ROOT, AcceptLoop, Users, can_read_as, cmdline, descendants,
                            file_owners, proc_uid, wait_port)
-from support import IS_DOVECOT, TIMEOUT, free_port, make_msg, plain_b64
+from support import IS_DOVECOT, TIMEOUT, free_port, make_msg
 
 NOBODY_UID = 65534
 
@@ -104,7 +104,8 @@ class TestUpChain(unittest.TestCase):
     def test_authenticate_plain(self):
         m = self.imap()
         u = self.users
-        typ, data = m.authenticate("PLAIN", lambda _: plain_b64(u.name("a"), u.passwords["a"]).encode())
+        # imaplib base64-encodes what the callback returns.
+        typ, data = m.authenticate("PLAIN", lambda _: ("\0%s\0%s" % (u.name("a"), u.passwords["a"])).encode())
         self.assertEqual(typ, "OK", data)
         self.assertEqual(m.select("INBOX")[0], "OK")
 
@@ -201,7 +202,7 @@ class TestUpWrappers(unittest.TestCase):
     @unittest.skipUnless(shutil.which("systemd-socket-activate"), "systemd-socket-activate not installed")
     def test_under_systemd_socket_activation(self):
         port = free_port()
-        self.run_wrapper(["systemd-socket-activate", "--inetd", "-l", "127.0.0.1:%d" % port]
+        self.run_wrapper(["systemd-socket-activate", "--accept", "--inetd", "-l", "127.0.0.1:%d" % port]
                          + self.users.up_argv(), port)
         self.session(port)
 
