@@ -21,7 +21,10 @@ pub const MAX_FIELD: usize = 1024;
 /// What a login attempt through checkpassword came to.
 pub enum Outcome {
     /// The session is running in the child; `first` is what it wrote so far.
-    Started { session: Spawned, first: Vec<u8> },
+    Started {
+        session: Box<Spawned>,
+        first: Vec<u8>,
+    },
     /// Exit 1: bad user name or password.
     Rejected,
     /// Exit 2, 111, a signal, a missing program, or anything unexpected.
@@ -106,7 +109,10 @@ pub async fn run(
         Err(e) => return Outcome::TempFail(TempFail::Spawn(e)),
     };
     match privsep::wait_start(&mut sp, limit).await {
-        Start::Talking(first) => Outcome::Started { session: sp, first },
+        Start::Talking(first) => Outcome::Started {
+            session: Box::new(sp),
+            first,
+        },
         Start::TimedOut => Outcome::TempFail(TempFail::TimedOut),
         Start::Exited(st) => classify(st),
     }

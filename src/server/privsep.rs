@@ -157,13 +157,12 @@ pub fn spawn(spec: &ChildSpec) -> Result<Spawned, SpawnError> {
                     return Err(std::io::Error::last_os_error());
                 }
             }
-            let root = b"/\0";
             let entered = match &dir {
                 Some(d) => libc::chdir(d.as_ptr()) == 0,
                 None => false,
             };
             if !entered && dir.is_some() {
-                libc::chdir(root.as_ptr().cast());
+                libc::chdir(c"/".as_ptr());
             }
             Ok(())
         });
@@ -323,7 +322,7 @@ pub fn drop_privileges(user: &str, jail: Option<&Path>) -> std::io::Result<()> {
     // applies setgid/setuid to every thread of the process.
     unsafe {
         if let Some(j) = &jail {
-            if libc::chroot(j.as_ptr()) != 0 || libc::chdir(b"/\0".as_ptr().cast()) != 0 {
+            if libc::chroot(j.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
         }

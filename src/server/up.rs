@@ -113,7 +113,7 @@ enum Attempt {
     /// Reply with this tagged line and keep reading.
     Reply(String),
     /// A child runs the session.
-    Child(Spawned, Vec<u8>, String),
+    Child(Box<Spawned>, Vec<u8>, String),
     /// The user's session runs in this process.
     InProcess(AuthedUser),
 }
@@ -198,7 +198,7 @@ impl Conn {
                     return Attempt::InProcess(authed);
                 }
                 match self.spawn_imapd(&authed, tag, cmd, limit).await {
-                    Ok((sp, first)) => Attempt::Child(sp, first, authed.name),
+                    Ok((sp, first)) => Attempt::Child(Box::new(sp), first, authed.name),
                     Err(why) => {
                         self.ctx
                             .log(format_args!("cannot start session of {name:?}: {why}"));
