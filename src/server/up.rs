@@ -721,6 +721,38 @@ mod tests {
         assert!(out.contains("a NO [UNAVAILABLE]"), "{out}");
     }
 
+    /// What `imapd` does under the chain: answer the pending LOGIN.
+    #[tokio::test]
+    async fn imapd_answers_the_pending_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let (outer, inner) = tokio::io::duplex(1 << 16);
+        let params = SessionParams {
+            preauth: Some(AuthedUser {
+                name: "bob".into(),
+                maildir: dir.path().join("Maildir"),
+                uid: None,
+                gid: None,
+            }),
+            authenticator: None,
+            config: Arc::new(Config::default()),
+            peer: "127.0.0.1".into(),
+            plaintext_ok: true,
+            starttls: None,
+        };
+        let login = parse_login_env("LOGIN+a7");
+        let task = tokio::spawn(session::run_with(Box::new(inner), params, login));
+        let (mut r, mut w) = tokio::io::split(outer);
+        w.write_all(b"a8 LOGOUT\r\n").await.unwrap();
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).await.unwrap();
+        task.await.unwrap().unwrap();
+        let out = String::from_utf8_lossy(&out);
+        assert!(out.starts_with("a7 OK [CAPABILITY IMAP4rev1"), "{out}");
+        assert!(out.contains("] LOGIN completed\r\n"), "{out}");
+        assert!(!out.contains("PREAUTH"), "{out}");
+        assert!(out.contains("a8 OK"), "{out}");
+    }
+
     #[tokio::test]
     async fn privacy_without_plaintext() {
         let (outer, inner) = tokio::io::duplex(1 << 16);
