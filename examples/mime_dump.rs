@@ -2,7 +2,6 @@
 //! BODYSTRUCTURE and the requested sections, e.g.
 //! `mime_dump msg.eml HEADER 1.MIME "HEADER.FIELDS (FROM SUBJECT)"`.
 //! Used by tests/tools/mime_vs_dovecot.py to compare with Dovecot.
-//! `mime_dump FILE --body-text` / `--header-text` print the SEARCH views.
 
 use bincimap::imap::command::{Section, SectionText};
 use bincimap::imap::response::write_literal;
@@ -67,18 +66,6 @@ fn main() {
         }
     };
     let msg = Message::parse(raw);
-    // search views, for checking SEARCH scopes
-    match args.get(2).map(String::as_str) {
-        Some("--body-text") => {
-            print!("{}", msg.body_text());
-            return;
-        }
-        Some("--header-text") => {
-            print!("{}", msg.header_text());
-            return;
-        }
-        _ => {}
-    }
     let mut out = b"* 1 FETCH (ENVELOPE ".to_vec();
     out.extend_from_slice(&msg.envelope_bytes());
     out.extend_from_slice(b" BODY ");

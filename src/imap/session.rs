@@ -375,7 +375,7 @@ pub async fn run_with(
             dispatch(&mut s, cmd, &mut framer).await?
         };
         if s.state == State::Selected && !is_logout {
-            crate::imap::view::announce_changes(&mut s, !no_expunge);
+            blocking(|| crate::imap::view::announce_changes(&mut s, !no_expunge));
             if s.state == State::Logout {
                 // The mailbox vanished under us: BYE was sent, and like
                 // Dovecot we close without completing the command.
@@ -387,6 +387,19 @@ pub async fn run_with(
         if s.state == State::Logout {
             return Ok(());
         }
+    }
+}
+
+/// Runs mail-store work (blocking file I/O, lock waits) so it does not stall
+/// other sessions on the same runtime worker: on a multi-threaded runtime
+/// the worker hands its other tasks off first. `imapd` runs a single
+/// session on a current-thread runtime, where this is a plain call.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -458,29 +471,29 @@ where
         Authenticate { mechanism, initial } => {
             cmd::auth::authenticate(s, &cmd.tag, &mechanism, initial, framer).await?
         }
-        Select { mailbox, read_only } => cmd::select::select(s, &mailbox, read_only),
-        Create { mailbox } => cmd::mailbox::create(s, &mailbox),
-        Delete { mailbox } => cmd::mailbox::delete(s, &mailbox),
-        Rename { from, to } => cmd::mailbox::rename(s, &from, &to),
-        Subscribe { mailbox } => cmd::mailbox::subscribe(s, &mailbox, true),
-        Unsubscribe { mailbox } => cmd::mailbox::subscribe(s, &mailbox, false),
+        Select { mailbox, read_only } => blocking(|| cmd::select::select(s, &mailbox, read_only)),
+        Create { mailbox } => blocking(|| cmd::mailbox::create(s, &mailbox)),
+        Delete { mailbox } => blocking(|| cmd::mailbox::delete(s, &mailbox)),
+        Rename { from, to } => blocking(|| cmd::mailbox::rename(s, &from, &to)),
+        Subscribe { mailbox } => blocking(|| cmd::mailbox::subscribe(s, &mailbox, true)),
+        Unsubscribe { mailbox } => blocking(|| cmd::mailbox::subscribe(s, &mailbox, false)),
         List {
             reference,
             pattern,
             lsub,
-        } => cmd::list::list(s, &reference, &pattern, lsub),
-        Status { mailbox, items } => cmd::status::status(s, &mailbox, &items),
+        } => blocking(|| cmd::list::list(s, &reference, &pattern, lsub)),
+        Status { mailbox, items } => blocking(|| cmd::status::status(s, &mailbox, &items)),
         Append {
             mailbox,
             flags,
             date,
             message,
-        } => cmd::append::append(s, &mailbox, &flags, date, message),
+        } => blocking(|| cmd::append::append(s, &mailbox, &flags, date, message)),
         Check => cmd::selected::check(s),
-        Close => cmd::selected::close(s),
-        Expunge => cmd::selected::expunge(s, None),
-        UidExpunge { set } => cmd::selected::expunge(s, Some(&set)),
-        Search { uid, charset, key } => cmd::search::search(s, uid, charset, key),
+        Close => blocking(|| cmd::selected::close(s)),
+        Expunge => blocking(|| cmd::selected::expunge(s, None)),
+        UidExpunge { set } => blocking(|| cmd::selected::expunge(s, Some(&set))),
+        Search { uid, charset, key } => blocking(|| cmd::search::search(s, uid, charset, key)),
         Fetch { uid, set, items } => cmd::fetch::fetch(s, uid, &set, &items).await?,
         Store {
             uid,
@@ -488,8 +501,8 @@ where
             op,
             silent,
             flags,
-        } => cmd::store::store(s, uid, &set, op, silent, &flags),
-        Copy { uid, set, mailbox } => cmd::copy::copy(s, uid, &set, &mailbox),
+        } => blocking(|| cmd::store::store(s, uid, &set, op, silent, &flags)),
+        Copy { uid, set, mailbox } => blocking(|| cmd::copy::copy(s, uid, &set, &mailbox)),
     })
     .map(|t| match t {
         Tagged::Ok(code, text) if text.is_empty() => Tagged::Ok(code, format!("{name} completed")),

@@ -27,16 +27,9 @@
 //! tests/tools/malformed/*.eml (56): ENVELOPE, BODY, BODYSTRUCTURE and every
 //! section are structurally equal (2907/2907); on ~12,000 mutants from
 //! tests/tools/gen_mutants.py only the two known differences below remain.
-//! tests/tools/search_scope_vs_dovecot.py checks `body_text()` against
-//! Dovecot's SEARCH BODY (365/365).
 //!
-//! SEARCH helpers follow Dovecot: `body_text()` covers parts typed text/*
-//! or message/* (or untyped), not headers, preambles or attachments;
-//! `header_text()` covers the headers of every part; `header_values()` is
-//! unfolded and RFC 2047-decoded like message_header_decode_utf8;
-//! `address_search_values()` is the re-written address form Dovecot
-//! matches FROM/TO/CC/BCC against; `date()` uses message_date_parse's
-//! grammar.
+//! SEARCH text matching lives in `crate::search`, which reads `raw()` and
+//! uses `decode` from here; `date()` uses message_date_parse's grammar.
 //!
 //! Dovecot behaviour reproduced on purpose (each found by comparison):
 //! - A nonexistent part (`BODY[9]`, `BODY[1.2]` of a single part, `n.HEADER`
@@ -268,36 +261,6 @@ impl Message {
         out
     }
 
-    /// Decoded (RFC 2047, unfolded) values of every header field `name` of
-    /// the top-level header, for SEARCH FROM/TO/SUBJECT/HEADER.
-    pub fn header_values(&self, name: &str) -> Vec<String> {
-        self.root
-            .header
-            .fields
-            .iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|f| decode::decode_2047(&decode::unfold(&f.value)))
-            .collect()
-    }
-
-    /// Address header values the way Dovecot's SEARCH sees them: each field
-    /// parsed as an address list, written back as `Name <box@domain>`,
-    /// `box@domain` or `group: ...;`, then RFC 2047-decoded. Use this for
-    /// SEARCH FROM/TO/CC/BCC (e.g. a comment name `a@b (Ann)` becomes
-    /// `Ann <a@b>`, so searching "Ann" matches as in Dovecot).
-    pub fn address_search_values(&self, name: &str) -> Vec<String> {
-        self.root
-            .header
-            .fields
-            .iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|f| {
-                let list = rfc822::parse_addresses(&f.value).unwrap_or_default();
-                decode::decode_2047(&rfc822::write_addresses_for_search(&list))
-            })
-            .collect()
-    }
-
     /// The parsed Date: header, for SENTBEFORE/SENTON/SENTSINCE.
     pub fn date(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.root
@@ -306,76 +269,6 @@ impl Message {
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(b"date"))
             .and_then(|f| decode::parse_date(&decode::unfold(&f.value)))
-    }
-
-    /// Decoded text of every text part (transfer encoding and charset undone,
-    /// as UTF-8), for SEARCH BODY/TEXT.
-    pub fn body_text(&self) -> String {
-        let mut out = String::new();
-        collect_text(&self.root, &self.data, &mut out);
-        out
-    }
-
-    /// All header text of the message decoded, for SEARCH TEXT: like
-    /// Dovecot, the headers of every part (MIME headers and embedded
-    /// messages too), top-level first, as `Name: value` lines.
-    pub fn header_text(&self) -> String {
-        let mut out = String::new();
-        collect_headers(&self.root, &mut out);
-        out
-    }
-}
-
-/// Dovecot's SEARCH BODY scope (message-search.c): the decoded bodies of
-/// parts typed text/* or message/* (or untyped); multipart preambles and
-/// epilogues and all headers are skipped, embedded messages are descended.
-fn collect_text(p: &Part, data: &[u8], out: &mut String) {
-    if p.is_multipart() || (p.is_rfc822() && !p.children.is_empty()) {
-        for c in &p.children {
-            collect_text(c, data, out);
-        }
-        return;
-    }
-    let is_text = match &p.data.content_type {
-        None => true,
-        Some(t) => {
-            (t.eq_ignore_ascii_case(b"text") && !p.data.subtype.is_empty())
-                || t.eq_ignore_ascii_case(b"message")
-        }
-    };
-    if !is_text {
-        return;
-    }
-    let body = data.get(p.body_start..p.body_end).unwrap_or(&[]);
-    let raw = decode::decode_cte(body, p.data.cte.as_deref());
-    let charset = p
-        .data
-        .params
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(b"charset"))
-        .map(|(_, v)| v.as_slice())
-        .unwrap_or(b"utf-8");
-    // us-ascii text with 8-bit bytes is read as UTF-8, not rejected
-    let charset: &[u8] = if charset.eq_ignore_ascii_case(b"us-ascii") {
-        b"utf-8"
-    } else {
-        charset
-    };
-    if !out.is_empty() {
-        out.push('\n');
-    }
-    out.push_str(&decode::to_utf8(&raw, charset));
-}
-
-fn collect_headers(p: &Part, out: &mut String) {
-    for f in &p.header.fields {
-        out.push_str(&String::from_utf8_lossy(&f.name));
-        out.push_str(": ");
-        out.push_str(&decode::decode_2047(&decode::unfold(&f.value)));
-        out.push_str("\r\n");
-    }
-    for c in &p.children {
-        collect_headers(c, out);
     }
 }
 

@@ -85,7 +85,9 @@ pub async fn fetch(
 
     for i in idx {
         let mut buf: Vec<u8> = Vec::new();
-        match fetch_one(s, i, &items, want_seen, need_msg, &mut buf) {
+        match crate::imap::session::blocking(|| {
+            fetch_one(s, i, &items, want_seen, need_msg, &mut buf)
+        }) {
             Ok(()) => s.out.extend_from_slice(&buf),
             Err(StoreError::MessageGone(_)) => gone = true,
             Err(e) => return Ok(store_error(&e, "NONEXISTENT")),
