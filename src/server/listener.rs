@@ -123,7 +123,7 @@ impl Server {
             ListenerKind::Plain => plaintext_ok(&peer, self.config.auth.allow_plaintext),
         };
         if let Some(front) =
-            super::up::serve_front(&self.config, &self.authenticator, &peer, plaintext)
+            super::up::serve_front(&self.config, &self.authenticator, &peer, plaintext, None)
         {
             // checkpassword or privilege separation: the pre-auth front end
             // hands logged-in sessions to a child running as the user.

@@ -520,19 +520,24 @@ where
 
 /// For `serve`: the pre-auth front end to use for a connection, when
 /// logins must leave the daemon (checkpassword configured, or running as
-/// root with privilege separation on); None to run the session in-process.
+/// root with privilege separation on and users with their own uid in the
+/// password file); None to run the usual in-process session.
 pub fn serve_front(
     config: &Arc<Config>,
     authenticator: &Arc<dyn Authenticator>,
     peer: &std::net::SocketAddr,
     plaintext_ok: bool,
+    starttls: Option<StartTls>,
 ) -> Option<Front> {
     let backend = match &config.chain.checkpassword {
         Some(prog) => {
             let exe = std::env::current_exe().ok()?;
             Backend::Checkpassword(vec![prog.clone().into(), exe.into(), "imapd".into()])
         }
-        None if config.chain.privsep && privsep::euid() == 0 => {
+        None if config.chain.privsep
+            && privsep::euid() == 0
+            && authenticator.has_other_uids(privsep::euid()) =>
+        {
             Backend::Passwd(Arc::clone(authenticator))
         }
         None => return None,
@@ -541,7 +546,7 @@ pub fn serve_front(
         config: Arc::clone(config),
         peer_ip: peer.ip().to_string(),
         plaintext_ok,
-        starttls: None,
+        starttls,
         backend,
         drop_privileges: false,
     })
@@ -751,6 +756,37 @@ mod tests {
         assert!(out.contains("] LOGIN completed\r\n"), "{out}");
         assert!(!out.contains("PREAUTH"), "{out}");
         assert!(out.contains("a8 OK"), "{out}");
+    }
+
+    #[test]
+    fn serve_uses_the_front_only_when_needed() {
+        const H: &str = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1";
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str, text: String| -> Arc<dyn Authenticator> {
+            let pw = dir.path().join(name);
+            std::fs::write(&pw, text).unwrap();
+            Arc::new(crate::auth::passwd::PasswdFile::open(&pw, "Maildir", dir.path()).unwrap())
+        };
+        let virt = open("virt", format!("virt:{H}\n"));
+        let auth = open("sys", format!("virt:{H}\nsys:{H}:4242:4242:/home/sys\n"));
+        let peer = "127.0.0.1:5".parse().unwrap();
+        let mut cfg = Config::default();
+        // Virtual users only: the session stays in-process.
+        assert!(serve_front(&Arc::new(cfg.clone()), &virt, &peer, true, None).is_none());
+        assert!(auth.has_other_uids(privsep::euid()));
+        let front = serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, None);
+        assert_eq!(front.is_some(), privsep::euid() == 0);
+        cfg.chain.privsep = false;
+        assert!(serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, None).is_none());
+        cfg.chain.checkpassword = Some("/bin/checkpassword".into());
+        let front = serve_front(&Arc::new(cfg), &auth, &peer, true, None).unwrap();
+        match front.backend {
+            Backend::Checkpassword(argv) => {
+                assert_eq!(argv.first().unwrap(), "/bin/checkpassword");
+                assert_eq!(argv.last().unwrap(), "imapd");
+            }
+            Backend::Passwd(_) => panic!("expected checkpassword"),
+        }
     }
 
     #[tokio::test]
