@@ -38,8 +38,13 @@ enum Command {
         #[arg(long, short = 'c', value_name = "FILE")]
         config: Option<PathBuf>,
         /// Listen on ADDR:PORT instead of server.listen (repeatable).
+        /// Command-line listeners replace all configured ones, TLS included.
         #[arg(long, short = 'l', value_name = "ADDR:PORT")]
         listen: Vec<String>,
+        /// Listen with implicit TLS on ADDR:PORT instead of tls.listen
+        /// (repeatable).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen_tls: Vec<String>,
     },
     /// Read a password on stdin and print its argon2id hash.
     Passwd {
@@ -126,15 +131,20 @@ fn run(cli: Cli) -> Result<(), String> {
             let (cfg, _) = load_config(config)?;
             stdio::run(cfg).map_err(|e| e.to_string())
         }
-        Command::Serve { config, listen } => {
+        Command::Serve {
+            config,
+            listen,
+            listen_tls,
+        } => {
             let (mut cfg, path) = load_config(config)?;
             if let Some(p) = path.and_then(|p| std::path::absolute(p).ok()) {
                 // Children (`bincimap imapd` under privsep or checkpassword)
                 // must read the same file; still single-threaded here.
                 std::env::set_var(CONFIG_ENV, p);
             }
-            if !listen.is_empty() {
+            if !listen.is_empty() || !listen_tls.is_empty() {
                 cfg.server.listen = listen;
+                cfg.tls.listen = listen_tls;
                 cfg.validate()
                     .map_err(|(key, msg)| format!("--listen: {key}: {msg}"))?;
             }
@@ -331,11 +341,18 @@ mod tests {
             "127.0.0.1:1",
             "-l",
             "[::1]:2",
+            "--listen-tls",
+            "127.0.0.1:3",
         ])
         .unwrap();
         match c.command {
-            Command::Serve { listen, config } => {
+            Command::Serve {
+                listen,
+                config,
+                listen_tls,
+            } => {
                 assert_eq!(listen.len(), 2);
+                assert_eq!(listen_tls, vec!["127.0.0.1:3".to_string()]);
                 assert!(config.is_none());
             }
             other => panic!("{other:?}"),

@@ -28,6 +28,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub session: SessionConfig,
     pub chain: ChainConfig,
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -155,6 +156,22 @@ impl Default for ChainConfig {
             jail: None,
         }
     }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Implicit-TLS listeners (port 993 style), e.g. `["0.0.0.0:993"]`.
+    pub listen: Vec<String>,
+    /// Do not offer STARTTLS on the plaintext listeners.
+    pub disable_starttls: bool,
+    /// PEM certificate chain, leaf first. None (with `key_file` None): a
+    /// self-signed certificate made in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
 }
 
 /// Why a configuration could not be used.
@@ -304,7 +321,10 @@ impl Config {
 
     /// The configuration used when no file is given.
     pub fn embedded_default() -> Config {
-        Config::default()
+        let mut c = Config::default();
+        // IMAPS next to the plaintext port, with a self-signed certificate.
+        c.tls.listen = vec!["127.0.0.1:1993".into()];
+        c
     }
 
     fn make_paths_absolute(&mut self, base: &Path) {
@@ -326,6 +346,11 @@ impl Config {
                 *p = base.join(&*p);
             }
         }
+        for f in [&mut self.tls.cert_file, &mut self.tls.key_file] {
+            if let Some(p) = f.take() {
+                *f = Some(if p.is_relative() { base.join(p) } else { p });
+            }
+        }
     }
 
     /// Checks values; on failure returns the dotted key and why.
@@ -339,6 +364,23 @@ impl Config {
                     ),
                 ));
             }
+        }
+        for l in &self.tls.listen {
+            if l.parse::<SocketAddr>().is_err() {
+                return Err((
+                    "tls.listen",
+                    format!("{l:?} is not an IP:PORT address (e.g. \"0.0.0.0:993\")"),
+                ));
+            }
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => {
+                return Err(("tls.cert_file", "tls.key_file must be set too".into()))
+            }
+            (None, Some(_)) => {
+                return Err(("tls.key_file", "tls.cert_file must be set too".into()))
+            }
+            _ => {}
         }
         if self.server.workers == 0 || self.server.workers > 1024 {
             return Err(("server.workers", "must be between 1 and 1024".into()));
@@ -395,6 +437,34 @@ impl Config {
             .collect()
     }
 
+    /// The implicit-TLS listeners as socket addresses (validated at load).
+    pub fn tls_listen_addrs(&self) -> Result<Vec<SocketAddr>, ConfigError> {
+        self.tls
+            .listen
+            .iter()
+            .map(|l| {
+                l.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                    path: None,
+                    line: None,
+                    key: "tls.listen".into(),
+                    message: format!("{l:?} is not an IP:PORT address"),
+                })
+            })
+            .collect()
+    }
+
+    /// The certificate chain and key files: the configured ones, else the
+    /// self-signed pair in the data directory (the bool is true then).
+    pub fn tls_files(&self) -> Result<(PathBuf, PathBuf, bool), ConfigError> {
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(c), Some(k)) => Ok((c.clone(), k.clone(), false)),
+            _ => {
+                let d = self.data_dir()?;
+                Ok((d.join("tls-cert.pem"), d.join("tls-key.pem"), true))
+            }
+        }
+    }
+
     /// The data directory: `server.data_dir`, else `$BINCIMAP_DATA`, else
     /// `$XDG_DATA_HOME/bincimap`, else `$HOME/.local/share/bincimap`.
     pub fn data_dir(&self) -> Result<PathBuf, ConfigError> {
@@ -418,6 +488,10 @@ impl Config {
         }
         if let Ok(p) = self.passwd_file() {
             c.auth.passwd_file = Some(p);
+        }
+        if let Ok((cert, key, _)) = self.tls_files() {
+            c.tls.cert_file = Some(cert);
+            c.tls.key_file = Some(key);
         }
         c
     }
@@ -622,6 +696,8 @@ mod tests {
         let mut u = parse(&example_uncommented()).unwrap();
         u.server.data_dir = None;
         u.auth.passwd_file = None;
+        u.tls.cert_file = None;
+        u.tls.key_file = None;
         assert_eq!(u.to_toml(), Config::default().to_toml());
     }
 
@@ -630,6 +706,8 @@ mod tests {
         let mut full = Config::default();
         full.server.data_dir = Some(PathBuf::from("/d"));
         full.auth.passwd_file = Some(PathBuf::from("/p"));
+        full.tls.cert_file = Some(PathBuf::from("/c"));
+        full.tls.key_file = Some(PathBuf::from("/k"));
         let table: toml::Table = toml::from_str(&full.to_toml()).unwrap();
         let example: toml::Table = toml::from_str(&example_uncommented()).unwrap();
         for (section, keys) in &table {
@@ -641,6 +719,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn tls_section() {
+        let c = parse("").unwrap();
+        assert!(c.tls.listen.is_empty());
+        assert!(!c.tls.disable_starttls);
+        assert_eq!(
+            Config::embedded_default().tls.listen,
+            vec!["127.0.0.1:1993".to_string()]
+        );
+        let c = parse(
+            "[tls]\nlisten = [\"0.0.0.0:993\"]\ncert_file = \"/c.pem\"\nkey_file = \"/k.pem\"\n\
+             disable_starttls = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.tls_listen_addrs().unwrap().len(), 1);
+        assert!(c.tls.disable_starttls);
+        let (cert, key, default) = c.tls_files().unwrap();
+        assert_eq!(
+            (cert, key, default),
+            (PathBuf::from("/c.pem"), PathBuf::from("/k.pem"), false)
+        );
+        let e = parse("[tls]\ncert_file = \"/c.pem\"\n").unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { key, line: Some(2), .. } if key == "tls.cert_file"),
+            "{e}"
+        );
+        let e = parse("[tls]\nlisten = [\"localhost:993\"]\n").unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { key, .. } if key == "tls.listen"));
+        let mut d = Config::default();
+        d.server.data_dir = Some(PathBuf::from("/data"));
+        let (cert, key, default) = d.tls_files().unwrap();
+        assert!(default);
+        assert_eq!(cert, PathBuf::from("/data/tls-cert.pem"));
+        assert_eq!(key, PathBuf::from("/data/tls-key.pem"));
     }
 
     #[test]

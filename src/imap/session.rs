@@ -348,6 +348,13 @@ pub async fn run_with(
                 Some(upgrade) => {
                     s.write_tagged(&tag, &Tagged::ok("Begin TLS negotiation now"));
                     s.flush().await?;
+                    if framer.buffered() > 0 {
+                        crate::imap::log_line(&format!(
+                            "{}: discarded {} bytes sent after STARTTLS before the TLS handshake",
+                            s.peer,
+                            framer.buffered()
+                        ));
+                    }
                     // into_inner drops anything pipelined after STARTTLS:
                     // plaintext must never be read as if it came over TLS.
                     let (new_framer, writer) = match start_tls(framer, s.writer, upgrade).await {
@@ -385,6 +392,9 @@ pub async fn run_with(
         s.write_tagged(&tag, &result);
         s.flush().await?;
         if s.state == State::Logout {
+            // On TLS this sends close_notify, so clients see a clean end
+            // rather than a truncation.
+            let _ = s.writer.shutdown().await;
             return Ok(());
         }
     }

@@ -22,6 +22,8 @@ pub enum DataError {
     },
     Hash(hash::HashError),
     Store(crate::store::StoreError),
+    /// The self-signed certificate could not be generated.
+    Cert(String),
 }
 
 impl fmt::Display for DataError {
@@ -30,6 +32,7 @@ impl fmt::Display for DataError {
             DataError::Io { context, source } => write!(f, "{context}: {source}"),
             DataError::Hash(e) => write!(f, "{e}"),
             DataError::Store(e) => write!(f, "{e}"),
+            DataError::Cert(e) => write!(f, "cannot generate a self-signed certificate: {e}"),
         }
     }
 }
@@ -110,6 +113,49 @@ pub fn create_demo_passwd(passwd_file: &Path) -> Result<Option<DemoUser>, DataEr
         password,
         passwd_file: passwd_file.to_path_buf(),
     }))
+}
+
+/// Creates a self-signed certificate (`cert`, mode 0644) and its key
+/// (`key`, mode 0600) unless the certificate exists. Returns true when it
+/// made them. The names are `localhost`, this host's name and the loopback
+/// addresses, which is what a client of the embedded default connects to.
+pub fn ensure_self_signed_cert(cert: &Path, key: &Path) -> Result<bool, DataError> {
+    if cert.exists() && key.exists() {
+        return Ok(false);
+    }
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    let host = host_name();
+    if host != "localhost" {
+        names.push(host);
+    }
+    let made =
+        rcgen::generate_simple_self_signed(names).map_err(|e| DataError::Cert(e.to_string()))?;
+    // The key first, so a certificate never exists without its key; both go
+    // through a temporary file and a rename so a crash leaves no half file.
+    write_atomically(key, made.signing_key.serialize_pem().as_bytes(), 0o600)?;
+    write_atomically(cert, made.cert.pem().as_bytes(), 0o644)?;
+    Ok(true)
+}
+
+/// Writes `data` to `path` via `path.tmp.PID` and a rename.
+fn write_atomically(path: &Path, data: &[u8], mode: u32) -> Result<(), DataError> {
+    if let Some(parent) = path.parent() {
+        ensure_dir(parent)?;
+    }
+    let mut tmp_name = path.as_os_str().to_os_string();
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
+    let tmp = PathBuf::from(tmp_name);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(io_err(format!("cannot create {}", tmp.display())))?;
+    f.write_all(data)
+        .and_then(|_| f.sync_all())
+        .map_err(io_err(format!("cannot write {}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(io_err(format!("cannot create {}", path.display())))
 }
 
 /// This host's name, made safe for Maildir file names and addresses.
@@ -224,6 +270,26 @@ mod tests {
         use crate::auth::Authenticator;
         assert!(pf.verify("demo", demo.password.as_bytes()).is_some());
         assert!(create_demo_passwd(&p).unwrap().is_none());
+    }
+
+    #[test]
+    fn self_signed_cert_created_once_with_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("d/tls-cert.pem");
+        let key = dir.path().join("d/tls-key.pem");
+        assert!(ensure_self_signed_cert(&cert, &key).unwrap());
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let c1 = std::fs::read_to_string(&cert).unwrap();
+        assert!(c1.starts_with("-----BEGIN CERTIFICATE-----"), "{c1}");
+        assert!(std::fs::read_to_string(&key)
+            .unwrap()
+            .contains("PRIVATE KEY-----"));
+        // Existing files are kept.
+        assert!(!ensure_self_signed_cert(&cert, &key).unwrap());
+        assert_eq!(std::fs::read_to_string(&cert).unwrap(), c1);
+        // And the pair loads as a TLS configuration.
+        assert!(crate::server::tls::load_server_config(&cert, &key).is_ok());
     }
 
     #[test]

@@ -9,16 +9,19 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::log::{self, LogCtx};
+use super::tls::TlsState;
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::imap::session::{self, SessionParams};
+use crate::imap::session::{self, BoxIo, SessionParams};
 
-/// What a listener speaks. TLS (implicit `Imaps`, and STARTTLS on `Plain`)
-/// arrives with the TLS issue as new variants / fields here.
+/// What a listener speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenerKind {
-    /// Cleartext IMAP (port 143 style).
+    /// Cleartext IMAP (port 143 style), with STARTTLS when the server has
+    /// a TLS configuration.
     Plain,
+    /// Implicit TLS (port 993 style): the handshake comes first.
+    Tls,
 }
 
 /// One address to listen on.
@@ -62,6 +65,8 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub struct Server {
     pub config: Arc<Config>,
     pub authenticator: Arc<dyn Authenticator>,
+    /// Certificate for `Tls` listeners and STARTTLS; None: no TLS at all.
+    pub tls: Option<Arc<TlsState>>,
 }
 
 impl Server {
@@ -69,7 +74,14 @@ impl Server {
         Server {
             config,
             authenticator,
+            tls: None,
         }
+    }
+
+    /// Enables TLS listeners and STARTTLS (unless `tls.disable_starttls`).
+    pub fn with_tls(mut self, tls: Option<Arc<TlsState>>) -> Server {
+        self.tls = tls;
+        self
     }
 
     /// Binds every listener; fails on the first that cannot be bound so a
@@ -119,15 +131,47 @@ impl Server {
         if let Err(e) = stream.set_nodelay(true) {
             ctx.log(format_args!("cannot set TCP_NODELAY: {e}"));
         }
-        let plaintext = match spec.kind {
-            ListenerKind::Plain => plaintext_ok(&peer, self.config.auth.allow_plaintext),
+        // The handshake shares the login deadline: a client that connects
+        // and says nothing must not hold a connection slot for ever.
+        let handshake_timeout = Duration::from_secs(self.config.session.auth_timeout.max(1));
+        let (io, plaintext, starttls): (BoxIo, bool, _) = match spec.kind {
+            ListenerKind::Plain => {
+                let starttls = match &self.tls {
+                    Some(t) if !self.config.tls.disable_starttls => {
+                        Some(t.starttls_hook(handshake_timeout))
+                    }
+                    _ => None,
+                };
+                (
+                    Box::new(stream),
+                    plaintext_ok(&peer, self.config.auth.allow_plaintext),
+                    starttls,
+                )
+            }
+            ListenerKind::Tls => {
+                let Some(tls) = &self.tls else {
+                    ctx.log("no TLS certificate configured; connection closed");
+                    return;
+                };
+                match tls.accept(stream, handshake_timeout).await {
+                    Ok(s) => (Box::new(s), true, None),
+                    Err(e) => {
+                        ctx.log(format_args!("TLS handshake failed: {e}"));
+                        return;
+                    }
+                }
+            }
         };
-        if let Some(front) =
-            super::up::serve_front(&self.config, &self.authenticator, &peer, plaintext, None)
-        {
+        if let Some(front) = super::up::serve_front(
+            &self.config,
+            &self.authenticator,
+            &peer,
+            plaintext,
+            &starttls,
+        ) {
             // checkpassword or privilege separation: the pre-auth front end
             // hands logged-in sessions to a child running as the user.
-            if let Err(e) = super::up::preauth(Box::new(stream), front).await {
+            if let Err(e) = super::up::preauth(io, front).await {
                 ctx.log(format_args!("connection error: {e}"));
             }
             return;
@@ -138,9 +182,9 @@ impl Server {
             config: Arc::clone(&self.config),
             peer: peer.to_string(),
             plaintext_ok: plaintext,
-            starttls: None,
+            starttls,
         };
-        let task = tokio::spawn(session::run(Box::new(stream), params));
+        let task = tokio::spawn(session::run(io, params));
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => ctx.log(format_args!("connection error: {e}")),
@@ -207,6 +251,53 @@ mod tests {
             let line = first_line(&mut c).await;
             assert!(line.is_empty() || line.starts_with(b"* "), "{line:?}");
         }
+        assert!(!accept.is_finished());
+        accept.abort();
+    }
+
+    /// Garbage on an implicit-TLS listener ends that connection only; a
+    /// real TLS client is greeted afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tls_listener_survives_garbage() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("passwd");
+        std::fs::write(&pw, "").unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        crate::server::data::ensure_self_signed_cert(&cert, &key).unwrap();
+        let tls = Arc::new(TlsState::load(&cert, &key).unwrap());
+        let auth = crate::auth::passwd::PasswdFile::open(&pw, "Maildir", dir.path()).unwrap();
+        let server =
+            Arc::new(Server::new(Arc::new(Config::default()), Arc::new(auth)).with_tls(Some(tls)));
+        let spec = ListenerSpec {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            kind: ListenerKind::Tls,
+        };
+        let (l, spec) = Server::bind(&[spec]).await.unwrap().pop().unwrap();
+        let addr = l.local_addr().unwrap();
+        let accept = tokio::spawn(Arc::clone(&server).accept_loop(l, spec));
+        for garbage in [
+            &b"a LOGIN x y\r\n"[..],
+            b"\x16\x03\x03\xff\xff",
+            &[0u8; 3000],
+        ] {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            let _ = c.write_all(garbage).await;
+            let _ = c.shutdown().await;
+            let mut sink = Vec::new();
+            let _ = c.read_to_end(&mut sink).await;
+            assert!(!sink.starts_with(b"* "), "{sink:?}");
+        }
+        let connector = crate::server::tls::tests::test_connector(&cert);
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let mut c = connector.connect(name, tcp).await.unwrap();
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).await.unwrap();
+        let greeting = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(greeting.starts_with("* OK [CAPABILITY "), "{greeting}");
+        assert!(greeting.contains("AUTH=PLAIN"), "{greeting}");
+        assert!(!greeting.contains("STARTTLS"), "{greeting}");
         assert!(!accept.is_finished());
         accept.abort();
     }

@@ -15,4 +15,5 @@ pub mod privsep;
 pub mod relay;
 pub mod serve;
 pub mod stdio;
+pub mod tls;
 pub mod up;

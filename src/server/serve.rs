@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::data::{self, DataError};
 use super::listener::{ListenerKind, ListenerSpec, Server};
 use super::log;
+use super::tls::{self, TlsError, TlsState};
 use crate::auth::passwd::{PasswdError, PasswdFile};
 use crate::config::{Config, ConfigError};
 
@@ -18,6 +19,7 @@ pub enum ServeError {
     Config(ConfigError),
     Data(DataError),
     Passwd(PasswdError),
+    Tls(TlsError),
     NoListeners,
     Io(std::io::Error),
 }
@@ -28,6 +30,7 @@ impl fmt::Display for ServeError {
             ServeError::Config(e) => write!(f, "{e}"),
             ServeError::Data(e) => write!(f, "{e}"),
             ServeError::Passwd(e) => write!(f, "{e}"),
+            ServeError::Tls(e) => write!(f, "{e}"),
             ServeError::NoListeners => {
                 write!(f, "nothing to listen on: set server.listen or --listen")
             }
@@ -40,7 +43,7 @@ impl std::error::Error for ServeError {}
 
 /// Runs the daemon until a signal; returns after a clean shutdown.
 pub fn run(config: Config) -> Result<(), ServeError> {
-    let specs: Vec<ListenerSpec> = config
+    let mut specs: Vec<ListenerSpec> = config
         .listen_addrs()
         .map_err(ServeError::Config)?
         .into_iter()
@@ -49,6 +52,16 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             kind: ListenerKind::Plain,
         })
         .collect();
+    specs.extend(
+        config
+            .tls_listen_addrs()
+            .map_err(ServeError::Config)?
+            .into_iter()
+            .map(|addr| ListenerSpec {
+                addr,
+                kind: ListenerKind::Tls,
+            }),
+    );
     if specs.is_empty() {
         return Err(ServeError::NoListeners);
     }
@@ -70,6 +83,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         ));
     }
 
+    let tls_state = setup_tls(&config, &specs)?.map(Arc::new);
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.server.workers)
         .thread_name("bincimap")
@@ -78,12 +93,20 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         .map_err(ServeError::Io)?;
 
     let config = Arc::new(config);
-    let server = Arc::new(Server::new(Arc::clone(&config), Arc::new(passwd)));
+    let server =
+        Arc::new(Server::new(Arc::clone(&config), Arc::new(passwd)).with_tls(tls_state.clone()));
     let result = runtime.block_on(async move {
         let listeners = Server::bind(&specs).await.map_err(ServeError::Io)?;
+        if let Some(t) = tls_state {
+            tls::spawn_reload_on_sighup(t).map_err(ServeError::Io)?;
+        }
         for (l, spec) in listeners {
             let shown = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-            log::server(format_args!("listening on {shown} (imap)"));
+            let what = match spec.kind {
+                ListenerKind::Plain => "imap",
+                ListenerKind::Tls => "imaps",
+            };
+            log::server(format_args!("listening on {shown} ({what})"));
             tokio::spawn(Arc::clone(&server).accept_loop(l, spec));
         }
         let sig = wait_for_signal().await.map_err(ServeError::Io)?;
@@ -94,6 +117,35 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     // a moment to finish.
     runtime.shutdown_timeout(Duration::from_secs(2));
     result
+}
+
+/// Loads the certificate when anything needs TLS: an implicit-TLS
+/// listener, or STARTTLS on a plaintext one. With no certificate
+/// configured, a self-signed one is made in the data directory (once).
+fn setup_tls(config: &Config, specs: &[ListenerSpec]) -> Result<Option<TlsState>, ServeError> {
+    let implicit = specs.iter().any(|s| s.kind == ListenerKind::Tls);
+    let starttls =
+        !config.tls.disable_starttls && specs.iter().any(|s| s.kind == ListenerKind::Plain);
+    if !implicit && !starttls {
+        return Ok(None);
+    }
+    let (cert, key, self_signed) = config.tls_files().map_err(ServeError::Config)?;
+    if self_signed {
+        if data::ensure_self_signed_cert(&cert, &key).map_err(ServeError::Data)? {
+            log::server(format_args!(
+                "created a self-signed TLS certificate {} (set tls.cert_file and tls.key_file to use a real one)",
+                cert.display()
+            ));
+        } else {
+            log::server(format_args!(
+                "using the self-signed TLS certificate {}",
+                cert.display()
+            ));
+        }
+    }
+    TlsState::load(&cert, &key)
+        .map(Some)
+        .map_err(ServeError::Tls)
 }
 
 /// Creates the demo user and its welcome message when the password file

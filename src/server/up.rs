@@ -527,7 +527,7 @@ pub fn serve_front(
     authenticator: &Arc<dyn Authenticator>,
     peer: &std::net::SocketAddr,
     plaintext_ok: bool,
-    starttls: Option<StartTls>,
+    starttls: &Option<StartTls>,
 ) -> Option<Front> {
     let backend = match &config.chain.checkpassword {
         Some(prog) => {
@@ -546,7 +546,7 @@ pub fn serve_front(
         config: Arc::clone(config),
         peer_ip: peer.ip().to_string(),
         plaintext_ok,
-        starttls,
+        starttls: starttls.clone(),
         backend,
         drop_privileges: false,
     })
@@ -580,6 +580,18 @@ fn stdio_conn() -> std::io::Result<(BoxIo, Option<String>)> {
     ))
 }
 
+/// The TLS state for `up`: only from `tls.cert_file`/`tls.key_file` (read
+/// now, as root, before privileges are dropped). No self-signed fallback:
+/// each connection is its own process, with no data directory to keep one.
+fn up_tls(config: &Config) -> Result<Option<Arc<super::tls::TlsState>>, String> {
+    match (&config.tls.cert_file, &config.tls.key_file) {
+        (Some(cert), Some(key)) => super::tls::TlsState::load(cert, key)
+            .map(|t| Some(Arc::new(t)))
+            .map_err(|e| e.to_string()),
+        _ => Ok(None),
+    }
+}
+
 /// `bincimap up [--ssl] -- CHECKPASSWORD-PROGRAM bincimap imapd`.
 pub fn run(config: Config, ssl: bool, argv: Vec<OsString>) -> Result<(), String> {
     if argv.is_empty() {
@@ -587,8 +599,17 @@ pub fn run(config: Config, ssl: bool, argv: Vec<OsString>) -> Result<(), String>
             "usage: bincimap up [--ssl] [--conf FILE] -- CHECKPASSWORD bincimap imapd".into(),
         );
     }
-    if ssl {
-        return Err("--ssl: TLS support not built yet".into());
+    let tls = match up_tls(&config) {
+        Ok(t) => t,
+        Err(e) if ssl => return Err(e),
+        Err(e) => {
+            // Plaintext still works (on loopback or when allowed).
+            super::log::warn(format_args!("{e}; STARTTLS not offered"));
+            None
+        }
+    };
+    if ssl && tls.is_none() {
+        return Err("--ssl needs tls.cert_file and tls.key_file in the config".into());
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -599,12 +620,26 @@ pub fn run(config: Config, ssl: bool, argv: Vec<OsString>) -> Result<(), String>
         let peer_ip = remote_ip_from_env()
             .or(sock_peer)
             .unwrap_or_else(|| "unknown".into());
-        let plaintext_ok = config.auth.allow_plaintext || is_loopback(&peer_ip);
+        let handshake = Duration::from_secs(config.session.auth_timeout.max(1));
+        let (io, secure, starttls): (BoxIo, bool, Option<StartTls>) = match &tls {
+            Some(t) if ssl => match t.accept(io, handshake).await {
+                Ok(s) => (Box::new(s), true, None),
+                Err(e) => {
+                    LogCtx::new(peer_ip.clone()).log(format_args!("TLS handshake failed: {e}"));
+                    return Ok(());
+                }
+            },
+            Some(t) if !config.tls.disable_starttls => {
+                (io, false, Some(t.starttls_hook(handshake)))
+            }
+            _ => (io, false, None),
+        };
+        let plaintext_ok = secure || config.auth.allow_plaintext || is_loopback(&peer_ip);
         let front = Front {
             config: Arc::new(config),
             peer_ip,
             plaintext_ok,
-            starttls: None,
+            starttls,
             backend: Backend::Checkpassword(argv),
             drop_privileges: true,
         };
@@ -772,14 +807,14 @@ mod tests {
         let peer = "127.0.0.1:5".parse().unwrap();
         let mut cfg = Config::default();
         // Virtual users only: the session stays in-process.
-        assert!(serve_front(&Arc::new(cfg.clone()), &virt, &peer, true, None).is_none());
+        assert!(serve_front(&Arc::new(cfg.clone()), &virt, &peer, true, &None).is_none());
         assert!(auth.has_other_uids(privsep::euid()));
-        let front = serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, None);
+        let front = serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, &None);
         assert_eq!(front.is_some(), privsep::euid() == 0);
         cfg.chain.privsep = false;
-        assert!(serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, None).is_none());
+        assert!(serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, &None).is_none());
         cfg.chain.checkpassword = Some("/bin/checkpassword".into());
-        let front = serve_front(&Arc::new(cfg), &auth, &peer, true, None).unwrap();
+        let front = serve_front(&Arc::new(cfg), &auth, &peer, true, &None).unwrap();
         match front.backend {
             Backend::Checkpassword(argv) => {
                 assert_eq!(argv.first().unwrap(), "/bin/checkpassword");
@@ -787,6 +822,43 @@ mod tests {
             }
             Backend::Passwd(_) => panic!("expected checkpassword"),
         }
+    }
+
+    /// Commands pipelined behind STARTTLS are dropped, not run after the
+    /// upgrade (the hook here is a pass-through standing in for TLS).
+    #[tokio::test]
+    async fn starttls_drops_pipelined_input() {
+        let (outer, inner) = tokio::io::duplex(1 << 16);
+        let mut f = front(checkpw());
+        f.plaintext_ok = false;
+        let hook: StartTls = Arc::new(|io: BoxIo| Box::pin(async move { Ok(io) }));
+        f.starttls = Some(hook);
+        let task = tokio::spawn(preauth(Box::new(inner), f));
+        let (mut r, mut w) = tokio::io::split(outer);
+        w.write_all(b"a STARTTLS\r\nb LOGIN bob pw\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !String::from_utf8_lossy(&got).contains("a OK") {
+            let n = r.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        w.write_all(b"c CAPABILITY\r\nd LOGOUT\r\n").await.unwrap();
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).await.unwrap();
+        task.await.unwrap().unwrap();
+        let all = String::from_utf8_lossy(&got).into_owned() + &String::from_utf8_lossy(&out);
+        assert!(all.contains("STARTTLS"), "{all}");
+        assert!(!all.contains("b OK") && !all.contains("b NO"), "{all}");
+        // After the upgrade: no STARTTLS again, plaintext login allowed.
+        let after = String::from_utf8_lossy(&out);
+        assert!(
+            after.contains("AUTH=PLAIN") && !after.contains("STARTTLS"),
+            "{after}"
+        );
+        assert!(after.contains("d OK LOGOUT"), "{after}");
     }
 
     #[tokio::test]

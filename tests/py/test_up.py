@@ -7,11 +7,13 @@ import imaplib
 import os
 import shutil
 import subprocess
+import tempfile
 import unittest
 
 from chain_support import (HAVE_USERADD, IS_ROOT, AcceptLoop, Users, can_read_as, cmdline, descendants,
                            file_owners, proc_uid, wait_port)
 from support import IS_DOVECOT, TIMEOUT, free_port, make_msg
+from test_tls import OPENSSL, make_cert, unverified
 
 NOBODY_UID = 65534
 
@@ -205,6 +207,64 @@ class TestUpWrappers(unittest.TestCase):
         self.run_wrapper(["systemd-socket-activate", "--accept", "--inetd", "-l", "127.0.0.1:%d" % port]
                          + self.users.up_argv(), port)
         self.session(port)
+
+
+@unittest.skipIf(IS_DOVECOT, "bincimap only")
+@unittest.skipUnless(IS_ROOT and HAVE_USERADD, "needs root and useradd (setuid to test users)")
+@unittest.skipUnless(OPENSSL, "openssl command not installed (Debian package openssl)")
+class TestUpTls(unittest.TestCase):
+    """`up --ssl` (implicit TLS) and STARTTLS: `up` does TLS itself and stays in front as the TLS relay."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="bincimap-up-tls-")
+        cert, key = make_cert(cls.certdir, "up")
+        cls.users = Users("[tls]\ncert_file = \"%s\"\nkey_file = \"%s\"\n" % (cert, key))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.users.cleanup()
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def loop(self, ssl):
+        argv = self.users.up_argv()
+        if ssl:
+            argv.insert(2, "--ssl")
+        lp = AcceptLoop(argv)
+        self.addCleanup(lp.stop)
+        return lp
+
+    def use(self, m, k):
+        u = self.users
+        self.assertEqual(m.login(u.name(k), u.passwords[k])[0], "OK")
+        self.assertEqual(m.select("INBOX")[0], "OK")
+        self.assertEqual(m.append("INBOX", None, None, make_msg(subject="over tls"))[0], "OK")
+        typ, data = m.search(None, "SUBJECT", '"over tls"')
+        self.assertTrue(data[0].split())
+        self.assertEqual(m.logout()[0], "BYE")
+
+    def test_implicit_tls(self):
+        lp = self.loop(ssl=True)
+        m = imaplib.IMAP4_SSL("127.0.0.1", lp.port, ssl_context=unverified(), timeout=TIMEOUT)
+        self.addCleanup(_close, m)
+        self.use(m, "a")
+
+    def test_starttls(self):
+        lp = self.loop(ssl=False)
+        m = imaplib.IMAP4("127.0.0.1", lp.port, timeout=TIMEOUT)
+        self.addCleanup(_close, m)
+        self.assertIn("STARTTLS", m.capabilities)
+        self.assertEqual(m.starttls(ssl_context=unverified())[0], "OK")
+        self.use(m, "b")
+
+    def test_ssl_without_certificate_is_refused(self):
+        cfg = os.path.join(self.users.root, "nocert.toml")
+        with open(cfg, "w") as f:
+            f.write("")
+        p = subprocess.run([self.users.bin, "up", "--ssl", "--conf", cfg, "--", self.users.checkpw, "x"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"--ssl needs tls.cert_file and tls.key_file", p.stderr)
 
 
 if __name__ == "__main__":
