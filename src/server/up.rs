@@ -390,7 +390,13 @@ pub async fn preauth(io: BoxIo, front: Front) -> std::io::Result<()> {
                     }
                 }
                 super::relay::relay(io, sp.stream, pending, first).await;
-                let _ = sp.child.wait().await;
+                // The child has seen EOF (or closed its side); a child that
+                // lingers anyway is not allowed to pin this task for ever.
+                let grace = Duration::from_secs(30);
+                if tokio::time::timeout(grace, sp.child.wait()).await.is_err() {
+                    let _ = sp.child.start_kill();
+                    let _ = sp.child.wait().await;
+                }
                 ctx.log("logged out");
                 return Ok(());
             }
