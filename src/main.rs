@@ -52,6 +52,23 @@ enum Command {
         #[arg(long, short = 'u', value_name = "NAME")]
         user: Option<String>,
     },
+    /// Pre-auth front end for inetd-style wrappers (Binc's bincimap-up):
+    /// `up [--ssl] [--conf FILE] -- CHECKPASSWORD bincimap imapd`.
+    Up {
+        /// TLS from the first byte (port 993).
+        #[arg(long)]
+        ssl: bool,
+        /// Config file (default: $BINCIMAP_CONFIG, else built-in defaults).
+        #[arg(long, visible_alias = "config", short = 'c', value_name = "FILE")]
+        conf: Option<PathBuf>,
+        /// Binc's log type: `syslog`, or `multilog`/`stderr` (one line per
+        /// event on stderr). Overrides `log.target`.
+        #[arg(long, value_name = "TYPE", hide = true)]
+        logtype: Option<String>,
+        /// The checkpassword program and what it runs after login.
+        #[arg(last = true, required = true, value_name = "CHECKPASSWORD")]
+        program: Vec<std::ffi::OsString>,
+    },
     /// Print the effective configuration as TOML.
     CheckConfig {
         /// Config file (default: $BINCIMAP_CONFIG, else the embedded default).
@@ -87,13 +104,19 @@ fn load_config(arg: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), String
     }
 }
 
-/// Rewrites argv so `bincimapd ARGS` parses as `bincimap imapd ARGS`.
+/// Rewrites argv so `bincimapd ARGS` parses as `bincimap imapd ARGS` (and
+/// `bincimap-up ARGS` as `bincimap up ARGS`).
 fn effective_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let invoked_as = args
         .first()
         .and_then(|a| Path::new(a).file_name().map(|n| n.to_os_string()));
-    if invoked_as.as_deref() == Some(std::ffi::OsStr::new("bincimapd")) {
-        args.insert(1, "imapd".into());
+    let sub = match invoked_as.as_deref().and_then(|n| n.to_str()) {
+        Some("bincimapd") => Some("imapd"),
+        Some("bincimap-up") => Some("up"),
+        _ => None,
+    };
+    if let Some(sub) = sub {
+        args.insert(1, sub.into());
         if let Some(first) = args.first_mut() {
             *first = "bincimap".into();
         }
@@ -124,7 +147,12 @@ fn run(cli: Cli) -> Result<(), String> {
             listen,
             listen_tls,
         } => {
-            let (mut cfg, _) = load_config(config)?;
+            let (mut cfg, path) = load_config(config)?;
+            if let Some(p) = path.and_then(|p| std::path::absolute(p).ok()) {
+                // Children (`bincimap imapd` under privsep or checkpassword)
+                // must read the same file; still single-threaded here.
+                std::env::set_var(CONFIG_ENV, p);
+            }
             if !listen.is_empty() || !listen_tls.is_empty() {
                 cfg.server.listen = listen;
                 cfg.tls.listen = listen_tls;
@@ -133,6 +161,28 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             bincimap::server::log::init(&cfg.log);
             serve::run(cfg).map_err(|e| e.to_string())
+        }
+        Command::Up {
+            ssl,
+            conf,
+            logtype,
+            program,
+        } => {
+            let (mut cfg, _) = load_config(conf)?;
+            match logtype.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None => {}
+                Some("syslog") => cfg.log.target = bincimap::config::LogTarget::Syslog,
+                Some("multilog") | Some("stderr") => {
+                    cfg.log.target = bincimap::config::LogTarget::Stderr
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "--logtype: unknown log type {other:?} (syslog, multilog or stderr)"
+                    ))
+                }
+            }
+            bincimap::server::log::init(&cfg.log);
+            bincimap::server::up::run(cfg, ssl, program)
         }
         Command::Passwd { user } => passwd(user),
         Command::CheckConfig {
@@ -296,6 +346,50 @@ mod tests {
         assert_eq!(a, args(&["bincimap", "imapd", "-c", "x.toml"]));
         let c = Cli::try_parse_from(a).unwrap();
         assert!(matches!(c.command, Command::Imapd { config: Some(_) }));
+        let a = effective_args(args(&[
+            "/usr/bin/bincimap-up",
+            "--",
+            "/bin/checkpassword",
+            "bincimap",
+            "imapd",
+        ]));
+        assert_eq!(
+            a,
+            args(&[
+                "bincimap",
+                "up",
+                "--",
+                "/bin/checkpassword",
+                "bincimap",
+                "imapd"
+            ])
+        );
+        match Cli::try_parse_from(a).unwrap().command {
+            Command::Up { program, ssl, .. } => {
+                assert!(!ssl);
+                assert_eq!(program.len(), 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        let a = args(&[
+            "bincimap",
+            "up",
+            "--ssl",
+            "--conf=x.conf",
+            "--logtype=multilog",
+            "--",
+            "cp",
+            "imapd",
+        ]);
+        assert!(matches!(
+            Cli::try_parse_from(a).unwrap().command,
+            Command::Up {
+                ssl: true,
+                conf: Some(_),
+                ..
+            }
+        ));
+        assert!(Cli::try_parse_from(args(&["bincimap", "up"])).is_err());
         let a = effective_args(args(&["bincimap", "serve"]));
         assert_eq!(a, args(&["bincimap", "serve"]));
     }

@@ -5,6 +5,7 @@
 //! [`hash`] verifies and creates password hashes; [`passwd`] is the
 //! password-file authenticator.
 
+pub mod checkpassword;
 pub mod hash;
 pub mod passwd;
 pub mod throttle;
@@ -26,4 +27,10 @@ pub struct AuthedUser {
 /// and give the same answer for an unknown user as for a wrong password.
 pub trait Authenticator: Send + Sync {
     fn verify(&self, user: &str, pass: &[u8]) -> Option<AuthedUser>;
+
+    /// True when some user maps to a uid other than `uid`: `serve` then puts
+    /// its privilege-separating front end before the session.
+    fn has_other_uids(&self, _uid: u32) -> bool {
+        false
+    }
 }

@@ -289,6 +289,12 @@ impl Authenticator for PasswdFile {
             }
         }
     }
+
+    fn has_other_uids(&self, uid: u32) -> bool {
+        self.users()
+            .values()
+            .any(|e| e.uid.is_some_and(|u| u != uid))
+    }
 }
 
 #[cfg(test)]

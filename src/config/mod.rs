@@ -35,6 +35,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub session: SessionConfig,
     pub log: LogConfig,
+    pub chain: ChainConfig,
     pub tls: TlsConfig,
 }
 
@@ -182,6 +183,36 @@ impl Default for SessionConfig {
         SessionConfig {
             idle_timeout: 1860,
             auth_timeout: 60,
+        }
+    }
+}
+
+/// The checkpassword chain (`bincimap up`) and privilege separation in
+/// `serve`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainConfig {
+    /// `serve`: authenticate through this checkpassword program (which runs
+    /// `bincimap imapd` as the user) instead of the password file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpassword: Option<PathBuf>,
+    /// `serve` as root: run the sessions of password-file users that have a
+    /// uid in a child `bincimap imapd` with that uid, gid and groups.
+    pub privsep: bool,
+    /// User the relay switches to once a session has started.
+    pub relay_user: String,
+    /// Empty directory the relay chroots into after login (Binc's jail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jail: Option<PathBuf>,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        ChainConfig {
+            checkpassword: None,
+            privsep: true,
+            relay_user: "nobody".into(),
+            jail: None,
         }
     }
 }
@@ -364,6 +395,14 @@ impl Config {
         if let Some(p) = &self.auth.passwd_file {
             if p.is_relative() {
                 self.auth.passwd_file = Some(base.join(p));
+            }
+        }
+        for p in [&mut self.chain.checkpassword, &mut self.chain.jail]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
             }
         }
         for f in [&mut self.tls.cert_file, &mut self.tls.key_file] {

@@ -229,6 +229,18 @@ fn forbids_expunge(body: &CommandBody) -> bool {
 
 /// Runs one IMAP session to completion.
 pub async fn run(io: BoxIo, params: SessionParams) -> std::io::Result<()> {
+    run_with(io, params, None).await
+}
+
+/// Like [`run`]; for a PREAUTH session started by a login front end
+/// (`bincimap up`, privilege separation), `login` = (tag, command) makes the
+/// greeting the front end's pending tagged reply, as Binc's bincimapd did:
+/// `<tag> OK [CAPABILITY …] LOGIN completed`.
+pub async fn run_with(
+    io: BoxIo,
+    params: SessionParams,
+    login: Option<(String, String)>,
+) -> std::io::Result<()> {
     let limits = FramerLimits {
         max_line: params.config.limits.max_line_length,
         max_literal: params.config.limits.max_literal_size,
@@ -257,10 +269,21 @@ pub async fn run(io: BoxIo, params: SessionParams) -> std::io::Result<()> {
                 s.untagged(&format!("BYE Cannot open mail depot: {e}"));
                 return s.flush().await;
             }
-            s.untagged(&format!(
-                "PREAUTH [CAPABILITY {}] bincimap ready, logged in as {name}",
-                s.capabilities()
-            ));
+            match &login {
+                Some((tag, cmd)) => {
+                    let line = fmt_status(
+                        tag,
+                        "OK",
+                        Some(&format!("CAPABILITY {}", s.capabilities())),
+                        &format!("{cmd} completed"),
+                    );
+                    s.out.extend_from_slice(line.as_bytes());
+                }
+                None => s.untagged(&format!(
+                    "PREAUTH [CAPABILITY {}] bincimap ready, logged in as {name}",
+                    s.capabilities()
+                )),
+            }
         }
         None => {
             s.untagged(&format!(

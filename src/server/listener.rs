@@ -184,6 +184,20 @@ impl Server {
                 }
             }
         };
+        if let Some(front) = super::up::serve_front(
+            &self.config,
+            &self.authenticator,
+            &peer,
+            plaintext,
+            &starttls,
+        ) {
+            // checkpassword or privilege separation: the pre-auth front end
+            // hands logged-in sessions to a child running as the user.
+            if let Err(e) = super::up::preauth(io, front).await {
+                ctx.log(format_args!("connection error: {e}"));
+            }
+            return;
+        }
         let params = SessionParams {
             preauth: None,
             authenticator: Some(Arc::clone(&self.authenticator)),

@@ -70,7 +70,10 @@ pub fn current_user(config: &Config) -> Result<AuthedUser, ImapdError> {
     let home = env_nonempty("HOME")
         .map(PathBuf::from)
         .or_else(|| pw.map(|(_, h)| h).filter(|h| !h.as_os_str().is_empty()));
-    let maildir = if Path::new(&config.mailbox.path).is_absolute() {
+    // Set by `serve`'s privilege separation, which knows the depot exactly.
+    let maildir = if let Some(m) = env_nonempty(super::up::MAILDIR_ENV) {
+        PathBuf::from(m)
+    } else if Path::new(&config.mailbox.path).is_absolute() {
         PathBuf::from(&config.mailbox.path)
     } else {
         depot_path(&home.ok_or(ImapdError::NoHome)?, &config.mailbox.path)
@@ -87,7 +90,12 @@ pub fn current_user(config: &Config) -> Result<AuthedUser, ImapdError> {
 /// Runs the PREAUTH session on stdin/stdout until the client logs out.
 pub fn run(config: Config) -> Result<(), ImapdError> {
     let user = current_user(&config)?;
-    let peer = env_nonempty("TCPREMOTEIP").unwrap_or_else(|| "stdio".to_string());
+    let peer = super::up::remote_ip_from_env().unwrap_or_else(|| "stdio".to_string());
+    // Started by `bincimap up` (or checkpassword in `serve`) for a LOGIN:
+    // answer that command instead of greeting.
+    let login = std::env::var(super::up::LOGIN_ENV)
+        .ok()
+        .and_then(|v| super::up::parse_login_env(&v));
     let params = SessionParams {
         preauth: Some(user),
         authenticator: None,
@@ -101,7 +109,7 @@ pub fn run(config: Config) -> Result<(), ImapdError> {
         .build()
         .map_err(ImapdError::Io)?;
     let io: session::BoxIo = Box::new(tokio::io::join(tokio::io::stdin(), tokio::io::stdout()));
-    let result = runtime.block_on(session::run(io, params));
+    let result = runtime.block_on(session::run_with(io, params, login));
     // tokio's stdin reader may sit in a blocking read; don't wait for it.
     runtime.shutdown_background();
     result.map_err(ImapdError::Io)

@@ -187,6 +187,13 @@ impl<R: AsyncRead + Unpin> Framer<R> {
         self.reader.get_mut()
     }
 
+    /// The inner reader and the input buffered but not yet consumed, for
+    /// handing a connection (with pipelined commands) to another process.
+    pub fn into_parts(self) -> (R, Vec<u8>) {
+        let pending = self.reader.buffer().to_vec();
+        (self.reader.into_inner(), pending)
+    }
+
     /// The inner reader; buffered input is dropped.
     pub fn into_inner(self) -> R {
         self.reader.into_inner()
