@@ -131,6 +131,32 @@ pub fn resolve(config: &Config, data_dir: &Path) -> Result<Option<MailUser>, Str
     Ok(Some(user))
 }
 
+/// The first directory above `path` that the mail user could not search
+/// (judged by owner, group and mode bits, as the kernel would for that
+/// uid and gid without supplementary groups); None when all are fine.
+/// Checked before anything is handed over, so an unusable data directory
+/// is reported without changing any owner.
+pub fn unsearchable_parent(path: &Path, user: &MailUser) -> Option<PathBuf> {
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if let Ok(m) = std::fs::metadata(d) {
+            let mode = m.mode();
+            let bit = if m.uid() == user.uid {
+                mode & 0o100
+            } else if m.gid() == user.gid {
+                mode & 0o010
+            } else {
+                mode & 0o001
+            };
+            if bit == 0 {
+                return Some(d.to_path_buf());
+            }
+        }
+        dir = d.parent();
+    }
+    None
+}
+
 /// Hands `path` (and, for a directory, everything below it) to the mail
 /// user where it is owned by root. Other owners are left alone; symbolic
 /// links are changed themselves, never followed. Returns how many entries
@@ -242,6 +268,25 @@ mod tests {
             resolve(&cfg(None, None), &dir.path().join("missing")).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn parents_must_be_searchable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let locked = dir.path().join("locked");
+        let data = locked.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let stranger = MailUser {
+            name: "t".into(),
+            uid: 4242,
+            gid: 4242,
+        };
+        assert_eq!(unsearchable_parent(&data, &stranger), Some(locked.clone()));
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o711)).unwrap();
+        assert_eq!(unsearchable_parent(&data, &stranger), None);
     }
 
     #[test]

@@ -165,6 +165,19 @@ fn privilege_plan(
     // u32::MAX is no valid uid: with no mail user, any uid at all counts.
     let other_uids = passwd.has_other_uids(mail_user.as_ref().map_or(u32::MAX, |m| m.uid));
     let needs_root = checkpassword || (config.chain.privsep && other_uids);
+    if let Some(m) = &mail_user {
+        if let Some(p) = dropuser::unsearchable_parent(data_dir, m) {
+            let msg = format!(
+                "{m} cannot reach the data directory {}: {} is not searchable by that user (move the data directory or allow search with chmod o+x)",
+                data_dir.display(),
+                p.display()
+            );
+            if !needs_root {
+                return Err(ServeError::User(msg));
+            }
+            log::warn(msg);
+        }
+    }
     if let (Some(m), false) = (&mail_user, checkpassword) {
         hand_over(data_dir, passwd, m);
     }

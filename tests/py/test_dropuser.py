@@ -205,6 +205,23 @@ class TestNoMailUser(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(b"must not be root", r.stderr)
 
+    def test_unreachable_data_dir_is_refused_untouched(self):
+        u = self.users
+        p = self.passwd(["virt:%s" % hash_password(u.bin, "virt-pw")])
+        locked = os.path.join(u.root, "locked")
+        data = os.path.join(locked, "data")
+        os.makedirs(data)
+        os.chmod(locked, 0o700)
+        conf = os.path.join(u.root, "locked.toml")
+        with open(conf, "w") as f:
+            f.write('[server]\nuser = "%s"\n[auth]\npasswd_file = "%s"\n' % (u.name("a"), p))
+        r = subprocess.run([u.bin, "serve", "--config", conf, "--listen", "127.0.0.1:0"],
+                           env=dict(os.environ, BINCIMAP_DATA=data), stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=TIMEOUT)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"not searchable", r.stderr)
+        self.assertEqual(os.stat(data).st_uid, 0, "nothing handed over")
+
     def test_staying_root_refuses_virtual_logins(self):
         u = self.users
         pw = pwd.getpwnam(u.name("b"))
