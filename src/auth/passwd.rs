@@ -260,6 +260,16 @@ impl PasswdFile {
         self.users().len()
     }
 
+    /// The depots of the users without a uid of their own (virtual users),
+    /// which the mail user of a root-started `serve` must own.
+    pub fn virtual_maildirs(&self) -> Vec<PathBuf> {
+        self.users()
+            .values()
+            .filter(|e| e.uid.is_none())
+            .map(|e| self.maildir_for(e))
+            .collect()
+    }
+
     /// Looks a user up without checking a password.
     pub fn lookup(&self, user: &str) -> Option<PasswdEntry> {
         self.users().get(user).cloned()

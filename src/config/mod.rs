@@ -51,6 +51,13 @@ pub struct ServerConfig {
     pub data_dir: Option<PathBuf>,
     /// Runtime worker threads for `serve`; sessions are tasks, not threads.
     pub workers: usize,
+    /// `serve` started as root: the unprivileged mail user (name or uid)
+    /// that owns virtual users' mail. None: the data directory's owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The mail user's group (name or gid). None: its primary group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +66,8 @@ impl Default for ServerConfig {
             listen: vec!["127.0.0.1:1143".into()],
             data_dir: None,
             workers: 2,
+            user: None,
+            group: None,
         }
     }
 }
@@ -444,6 +453,16 @@ impl Config {
         if self.server.workers == 0 || self.server.workers > 1024 {
             return Err(("server.workers", "must be between 1 and 1024".into()));
         }
+        for (key, v) in [
+            ("server.user", &self.server.user),
+            ("server.group", &self.server.group),
+        ] {
+            if v.as_deref()
+                .is_some_and(|v| v.is_empty() || v.contains('\0'))
+            {
+                return Err((key, "must be a non-empty name or number".into()));
+            }
+        }
         if self.mailbox.path.is_empty() {
             return Err(("mailbox.path", "must not be empty".into()));
         }
@@ -781,6 +800,8 @@ mod tests {
         // Uncommented, it sets exactly the defaults (paths aside).
         let mut u = parse(&example_uncommented()).unwrap();
         u.server.data_dir = None;
+        u.server.user = None;
+        u.server.group = None;
         u.auth.passwd_file = None;
         u.tls.cert_file = None;
         u.tls.key_file = None;
@@ -791,6 +812,8 @@ mod tests {
     fn example_file_lists_every_key() {
         let mut full = Config::default();
         full.server.data_dir = Some(PathBuf::from("/d"));
+        full.server.user = Some("vmail".into());
+        full.server.group = Some("vmail".into());
         full.auth.passwd_file = Some(PathBuf::from("/p"));
         full.tls.cert_file = Some(PathBuf::from("/c"));
         full.tls.key_file = Some(PathBuf::from("/k"));

@@ -70,6 +70,8 @@ pub struct Server {
     pub limits: Arc<ConnLimits>,
     /// Certificate for `Tls` listeners and STARTTLS; None: no TLS at all.
     pub tls: Option<Arc<TlsState>>,
+    /// Root `serve` only: credentials of virtual users' session children.
+    pub mail_user: Option<super::privsep::Creds>,
 }
 
 impl Server {
@@ -83,6 +85,7 @@ impl Server {
             authenticator,
             limits,
             tls: None,
+            mail_user: None,
         }
     }
 
@@ -184,7 +187,7 @@ impl Server {
                 }
             }
         };
-        if let Some(front) = super::up::serve_front(
+        if let Some(mut front) = super::up::serve_front(
             &self.config,
             &self.authenticator,
             &peer,
@@ -193,6 +196,7 @@ impl Server {
         ) {
             // checkpassword or privilege separation: the pre-auth front end
             // hands logged-in sessions to a child running as the user.
+            front.mail_user = self.mail_user.clone();
             if let Err(e) = super::up::preauth(io, front).await {
                 ctx.log(format_args!("connection error: {e}"));
             }

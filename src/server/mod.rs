@@ -9,6 +9,7 @@
 //! [`crate::auth::AuthedUser`] with a uid.
 
 pub mod data;
+pub mod dropuser;
 pub mod limits;
 pub mod listener;
 pub mod log;

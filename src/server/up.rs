@@ -9,7 +9,9 @@
 //!   [`crate::auth::checkpassword`]) that execs `bincimap imapd`;
 //! - in `serve`, the same checkpassword chain (`chain.checkpassword`), or a
 //!   privilege-separated `bincimap imapd` for a password-file user with a
-//!   uid ([`super::privsep`]); users without a uid stay in-process.
+//!   uid ([`super::privsep`]), and for virtual users one with the mail
+//!   user's uid (`server.user`, [`super::dropuser`]). Only a daemon that
+//!   has dropped root runs sessions in-process.
 //!
 //! The child learns the pending command from `BINCIMAP_LOGIN=LOGIN+<tag>`
 //! and answers it itself; the front end stays in front as the relay
@@ -107,6 +109,9 @@ pub struct Front {
     /// Switch to `chain.relay_user` once a session runs (the chain; not the
     /// daemon, which must stay root to start later sessions).
     pub drop_privileges: bool,
+    /// `serve` as root: the credentials virtual users' sessions (and users
+    /// mapped to no other uid) run with; None refuses those logins.
+    pub mail_user: Option<Creds>,
 }
 
 /// What a login attempt led to.
@@ -223,12 +228,32 @@ impl Conn {
                     self.penalty().await;
                     return Attempt::Reply(failed);
                 };
-                let needs_child = self.front.config.chain.privsep
-                    && authed.uid.is_some_and(|uid| uid != privsep::euid());
-                if !needs_child {
+                // Not root (the daemon dropped root at start, or never had
+                // it): the session runs here, as this process's user.
+                if privsep::euid() != 0 {
                     return Attempt::InProcess(authed);
                 }
-                match self.spawn_imapd(&authed, tag, cmd, limit).await {
+                // As root, no session runs in this process: mail is never
+                // read as root.
+                let creds = match authed.uid {
+                    Some(0) => {
+                        self.ctx.log(format_args!(
+                            "login of {name:?} refused: the password file maps it to uid 0, and mail is never read as root"
+                        ));
+                        return Attempt::Reply(unavailable);
+                    }
+                    Some(uid) if self.front.config.chain.privsep => Creds::for_uid(uid, authed.gid),
+                    _ => match &self.front.mail_user {
+                        Some(c) => c.clone(),
+                        None => {
+                            self.ctx.log(format_args!(
+                                "login of {name:?} refused: no unprivileged mail user for virtual users; set server.user (and server.group) in the config, or give the data directory a non-root owner"
+                            ));
+                            return Attempt::Reply(unavailable);
+                        }
+                    },
+                };
+                match self.spawn_imapd(&authed, creds, tag, cmd, limit).await {
                     Ok((sp, first)) => Attempt::Child(Box::new(sp), first, authed.name),
                     Err(why) => {
                         self.ctx
@@ -244,11 +269,11 @@ impl Conn {
     async fn spawn_imapd(
         &mut self,
         user: &AuthedUser,
+        creds: Creds,
         tag: &str,
         cmd: &str,
         limit: Duration,
     ) -> Result<(Spawned, Vec<u8>), String> {
-        let uid = user.uid.ok_or("no uid")?;
         let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
         let home: PathBuf = user
             .maildir
@@ -263,7 +288,7 @@ impl Conn {
             argv: vec![exe.into(), "imapd".into()],
             env,
             fd3: None,
-            creds: Some(Creds::for_uid(uid, user.gid)),
+            creds: Some(creds),
             dir: Some(home),
         };
         let mut sp = privsep::spawn(&spec).map_err(|e| e.to_string())?;
@@ -571,12 +596,9 @@ pub fn serve_front(
             let exe = std::env::current_exe().ok()?;
             Backend::Checkpassword(vec![prog.clone().into(), exe.into(), "imapd".into()])
         }
-        None if config.chain.privsep
-            && privsep::euid() == 0
-            && authenticator.has_other_uids(privsep::euid()) =>
-        {
-            Backend::Passwd(Arc::clone(authenticator))
-        }
+        // Still root: `serve` kept root because some user needs a child
+        // with its own uid; every session then leaves the daemon.
+        None if privsep::euid() == 0 => Backend::Passwd(Arc::clone(authenticator)),
         None => return None,
     };
     Some(Front {
@@ -586,6 +608,7 @@ pub fn serve_front(
         starttls: starttls.clone(),
         backend,
         drop_privileges: false,
+        mail_user: None,
     })
 }
 
@@ -679,6 +702,7 @@ pub fn run(config: Config, ssl: bool, argv: Vec<OsString>) -> Result<(), String>
             starttls,
             backend: Backend::Checkpassword(argv),
             drop_privileges: true,
+            mail_user: None,
         };
         preauth(io, front).await
     });
@@ -725,6 +749,7 @@ mod tests {
             starttls: None,
             backend,
             drop_privileges: false,
+            mail_user: None,
         }
     }
 
@@ -843,13 +868,17 @@ mod tests {
         let auth = open("sys", format!("virt:{H}\nsys:{H}:4242:4242:/home/sys\n"));
         let peer = "127.0.0.1:5".parse().unwrap();
         let mut cfg = Config::default();
-        // Virtual users only: the session stays in-process.
-        assert!(serve_front(&Arc::new(cfg.clone()), &virt, &peer, true, &None).is_none());
+        // Not root: the session stays in-process. Root (which `serve` only
+        // keeps when some user needs its own uid): every login leaves.
+        let root = privsep::euid() == 0;
+        let front = serve_front(&Arc::new(cfg.clone()), &virt, &peer, true, &None);
+        assert_eq!(front.is_some(), root);
         assert!(auth.has_other_uids(privsep::euid()));
         let front = serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, &None);
-        assert_eq!(front.is_some(), privsep::euid() == 0);
+        assert_eq!(front.is_some(), root);
         cfg.chain.privsep = false;
-        assert!(serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, &None).is_none());
+        let front = serve_front(&Arc::new(cfg.clone()), &auth, &peer, true, &None);
+        assert_eq!(front.is_some(), root);
         cfg.chain.checkpassword = Some("/bin/checkpassword".into());
         let front = serve_front(&Arc::new(cfg), &auth, &peer, true, &None).unwrap();
         match front.backend {

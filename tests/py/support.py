@@ -603,6 +603,21 @@ def free_port():
     return port
 
 
+def _hand_data_dir_to_nobody(data_dir):
+    """As root, `serve` drops to the owner of its data directory (and refuses to start when that is root): give a
+    root-owned test data directory to `nobody`, and make the temporary directories above it searchable."""
+    if os.geteuid() != 0 or os.stat(data_dir).st_uid != 0:
+        return
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    os.chown(data_dir, nobody.pw_uid, nobody.pw_gid)
+    tmp = os.path.realpath(tempfile.gettempdir())
+    parent = os.path.dirname(os.path.realpath(data_dir))
+    while parent.startswith(tmp + os.sep):
+        os.chmod(parent, os.stat(parent).st_mode | 0o111)
+        parent = os.path.dirname(parent)
+
+
 class Serve:
     """`bincimap serve` on a free loopback port with a temporary BINCIMAP_DATA. `password` is the demo user's,
     parsed from the first-start line on stdout."""
@@ -612,6 +627,7 @@ class Serve:
         and with `fast_auth`, a config without login penalty and throttling is used. `extra_env`: extra environment variables."""
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="bincimap-serve-")
         os.makedirs(self.data_dir, exist_ok=True)
+        _hand_data_dir_to_nobody(self.data_dir)
         self.own_data = data_dir is None
         self.port = port or free_port()
         self.out = tempfile.NamedTemporaryFile(prefix="serve-out-", delete=False)

@@ -1,6 +1,6 @@
 """Privilege separation in `bincimap serve` (run as root): a password-file user with a uid gets a child
 `bincimap imapd` with that uid (the appended file is the user's, B's mail stays unreadable to A), a virtual user
-without a uid is served in-process, and `chain.checkpassword` makes serve log in through a checkpassword program.
+without a uid gets a child with the mail user's uid (server.user), and `chain.checkpassword` makes serve log in through a checkpassword program.
 Needs root and useradd; skipped otherwise. bincimap only."""
 import imaplib
 import os
@@ -80,7 +80,9 @@ class TestServePrivsep(unittest.TestCase):
             with open(cls.passwd, "w") as f:
                 f.write("\n".join(lines) + "\n")
             os.chmod(cls.passwd, 0o600)
-            cls.srv = ServeAsRoot(u, '[auth]\npasswd_file = "%s"\npenalty_seconds = 1\n' % cls.passwd)
+            # Virtual users' sessions run as the mail user, never as root.
+            cls.srv = ServeAsRoot(u, '[server]\nuser = "nobody"\n[auth]\npasswd_file = "%s"\npenalty_seconds = 1\n'
+                                     % cls.passwd)
         except BaseException:
             u.cleanup()
             raise
@@ -122,12 +124,15 @@ class TestServePrivsep(unittest.TestCase):
         self.assertEqual(m.login(u.name("b"), u.passwords["b"])[0], "OK")
         self.assertEqual(m.select("INBOX")[0], "OK")
 
-    def test_virtual_user_in_process(self):
+    def test_virtual_user_as_mail_user(self):
         m = self.imap()
         typ, data = m.login("virt", "virt-pw")
         self.assertEqual(typ, "OK", data)
         self.assertEqual(m.select("INBOX")[0], "OK")
         self.assertEqual(m.append("INBOX", None, None, make_msg(subject="virtual"))[0], "OK")
+        m.logout()
+        nobody = __import__("pwd").getpwnam("nobody").pw_uid
+        self.assertEqual(set(file_owners(os.path.join(self.srv.data, "mail", "virt", "Maildir"))), {nobody})
 
 
 @unittest.skipIf(IS_DOVECOT, "bincimap only")

@@ -221,10 +221,19 @@ class TestServeLifecycle(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="bincimap-conf-")
         self.addCleanup(subprocess.run, ["rm", "-rf", d])
         home = os.path.join(d, "bobhome")
+        uid, gid = os.getuid(), os.getgid()
+        if uid == 0:
+            # As root, serve never reads mail as root (a uid 0 entry is refused): bob is the mail user (`nobody`,
+            # see support.Serve), with a home of his own.
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            uid, gid = nobody.pw_uid, nobody.pw_gid
+            os.makedirs(home)
+            os.chown(home, uid, gid)
         with open(os.path.join(d, "passwd"), "w") as f:
             # alice: a virtual user, mail under the data dir; bob: uid, gid and home given
             f.write("alice:%s\n" % h)
-            f.write("bob:%s:%d:%d:%s\n" % (h, os.getuid(), os.getgid(), home))
+            f.write("bob:%s:%d:%d:%s\n" % (h, uid, gid, home))
         port = free_port()
         conf = os.path.join(d, "bincimap.toml")
         with open(conf, "w") as f:

@@ -61,6 +61,17 @@ def wait_for(pred, what, srv, timeout=TIMEOUT):
     raise AssertionError("timed out waiting for %s; server output:\n%s" % (what, srv.output()))
 
 
+def give_to_server(*paths):
+    """As root, `serve` runs as the owner of its data directory (`nobody` in the tests, see support.Serve), which
+    must be able to re-read the certificate and key on SIGHUP, as an administrator's deploy hook would arrange."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    for p in paths:
+        os.chown(p, nobody.pw_uid, nobody.pw_gid)
+
+
 class TlsServe(Serve):
     """`bincimap serve` with a plaintext listener (STARTTLS) and an implicit-TLS one on free loopback ports."""
 
@@ -317,6 +328,7 @@ class TestTlsConfiguredCertificate(unittest.TestCase):
         cls.key = os.path.join(cls.tmp, "key.pem")
         shutil.copy(cls.cert_a, cls.cert)
         shutil.copy(cls.key_a, cls.key)
+        give_to_server(cls.tmp, cls.cert, cls.key)
         cls.conf = os.path.join(cls.tmp, "bincimap.toml")
         with open(cls.conf, "w") as f:
             # relative paths: taken relative to the config file
@@ -349,6 +361,7 @@ class TestTlsConfiguredCertificate(unittest.TestCase):
         for src, dst in ((key_src, self.key), (cert_src, self.cert)):
             tmp = dst + ".new"
             shutil.copy(src, tmp)
+            give_to_server(tmp)
             os.rename(tmp, dst)
 
     def hup(self, word):
