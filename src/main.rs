@@ -136,6 +136,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    // Mail and state files are private to their owner (Binc's default
+    // `umask = "077"`; Dovecot also creates Maildirs 0700).
+    // SAFETY: umask has no preconditions and cannot fail.
+    unsafe { libc::umask(0o077) };
     match cli.command {
         Command::Imapd { config } => {
             let (cfg, _) = load_config(config)?;

@@ -392,6 +392,17 @@ impl Config {
         let mut c = Config::default();
         // IMAPS next to the plaintext port, with a self-signed certificate.
         c.tls.listen = vec!["127.0.0.1:1993".into()];
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            // Mail is never read as root. The embedded default is a loopback
+            // demo, so started as root it runs as `nobody` with its data in
+            // /var/lib/bincimap (root's home is not reachable by nobody); a
+            // real install names its own mail user in `server.user`.
+            c.server.user = Some("nobody".into());
+            if std::env::var_os("BINCIMAP_DATA").is_none() {
+                c.server.data_dir = Some(PathBuf::from("/var/lib/bincimap"));
+            }
+        }
         c
     }
 
