@@ -135,6 +135,14 @@ impl Selected {
         Ok(out)
     }
 
+    /// The UIDs of view indices (as returned by [`Selected::resolve`]).
+    pub fn uids_at(&self, idx: &[usize]) -> Vec<Uid> {
+        idx.iter()
+            .filter_map(|&i| self.view.get(i))
+            .map(|e| e.uid)
+            .collect()
+    }
+
     /// Returns the parsed message, from the cache when possible. With
     /// `full` false only the header is read and parsed (Binc's promise: a
     /// message is parsed at most twice, header then whole).

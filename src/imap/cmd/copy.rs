@@ -12,11 +12,7 @@ pub fn copy(s: &mut Session, uid: bool, set: &SequenceSet, dest: &str) -> Tagged
         Ok(i) => i,
         Err(t) => return t,
     };
-    let uids: Vec<u32> = idx
-        .iter()
-        .filter_map(|&i| sel.view.get(i))
-        .map(|e| e.uid)
-        .collect();
+    let uids = sel.uids_at(&idx);
     if uids.is_empty() {
         return Tagged::ok("No messages copied");
     }

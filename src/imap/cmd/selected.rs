@@ -34,12 +34,7 @@ pub fn expunge(s: &mut Session, uids: Option<&SequenceSet>) -> Tagged {
     let only: Option<Vec<u32>> = match uids {
         None => None,
         Some(set) => match sel.resolve(set, true) {
-            Ok(idx) => Some(
-                idx.iter()
-                    .filter_map(|&i| sel.view.get(i))
-                    .map(|e| e.uid)
-                    .collect(),
-            ),
+            Ok(idx) => Some(sel.uids_at(&idx)),
             Err(t) => return t,
         },
     };

@@ -49,11 +49,7 @@ pub fn store(
         Ok(i) => i,
         Err(t) => return t,
     };
-    let uids: Vec<u32> = idx
-        .iter()
-        .filter_map(|&i| sel.view.get(i))
-        .map(|e| e.uid)
-        .collect();
+    let uids = sel.uids_at(&idx);
     let changed = match sel
         .mailbox
         .store_flags(&uids, op, &Flags::from_client(flags))
