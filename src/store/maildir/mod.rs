@@ -215,10 +215,15 @@ impl Store for MaildirStore {
 
     fn status(&self, name: &str) -> Result<StatusInfo> {
         let r = depot::resolve(&self.root, name)?;
-        if !r.dir.join("cur").is_dir() {
-            return Err(StoreError::NotFound(r.name));
-        }
-        let keys = DirKeys::of(&r.dir).map_err(|e| StoreError::io("stat", e))?;
+        // The stats of new/ and cur/ double as the existence check, so an
+        // unchanged mailbox costs three stat calls (new/, cur/, state).
+        let keys = match DirKeys::of(&r.dir) {
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound(r.name))
+            }
+            Err(e) => return Err(StoreError::io("stat", e)),
+        };
         let sig = FileSig::of(&r.dir.join(STATE_FILE)).map_err(|e| StoreError::io("stat", e))?;
         if let Some((k, s, info)) = status_cache().get(&r.dir) {
             if *k == keys && *s == sig {
