@@ -157,20 +157,19 @@ fn stat_all(dir: &Path, names: Vec<String>) -> Result<Vec<(i64, String, u64)>> {
 
 /// `,W=<n>` (RFC822 size) from the unique part of a filename.
 fn w_size(fname: &str) -> Option<u64> {
-    let u = unique_of(fname);
-    let i = u.find(",W=")?;
-    let rest = u.get(i + 3..)?;
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest.get(..end)?.parse().ok()
+    size_field(fname, ",W=")
 }
 
 /// `,S=<n>` (physical size) from the unique part of a filename.
 fn s_size(fname: &str) -> Option<u64> {
+    size_field(fname, ",S=")
+}
+
+/// The number after `key` (`,S=` or `,W=`) in the unique part of a name.
+fn size_field(fname: &str, key: &str) -> Option<u64> {
     let u = unique_of(fname);
-    let i = u.find(",S=")?;
-    let rest = u.get(i + 3..)?;
+    let i = u.find(key)?;
+    let rest = u.get(i + key.len()..)?;
     let end = rest
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(rest.len());
