@@ -84,9 +84,24 @@ fn decode_q(input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// What base64 decoding does with a byte outside the alphabet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInvalid {
+    /// Skip it (FETCH/MIME decoding, RFC 2047 words).
+    Skip,
+    /// Skip whitespace, stop at anything else (Dovecot's SEARCH decoder).
+    Stop,
+}
+
 /// Lenient base64: non-alphabet bytes skipped, stops at padding.
 pub fn decode_base64(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    decode_base64_with(input, OnInvalid::Skip)
+}
+
+/// Base64 that stops at padding (`=`); other bytes outside the alphabet are
+/// handled as `on_invalid` says.
+pub fn decode_base64_with(input: &[u8], on_invalid: OnInvalid) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
     let mut acc: u32 = 0;
     let mut n = 0;
     for &c in input {
@@ -97,7 +112,9 @@ pub fn decode_base64(input: &[u8]) -> Vec<u8> {
             b'+' => 62,
             b'/' => 63,
             b'=' => break,
-            _ => continue,
+            b' ' | b'\t' | b'\r' | b'\n' => continue,
+            _ if on_invalid == OnInvalid::Skip => continue,
+            _ => break,
         };
         acc = (acc << 6) | u32::from(v);
         n += 1;

@@ -422,33 +422,7 @@ impl Cte {
 /// decoding ends at the first `=` (padding) or at the first invalid
 /// character (`SGVsbG8=d29y` is just "Hello"; `!!!` first means nothing).
 fn decode_base64(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
-    let mut acc: u32 = 0;
-    let mut n = 0u8;
-    for &c in input {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => break,
-        };
-        acc = (acc << 6) | u32::from(v);
-        n += 1;
-        if n == 4 {
-            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
-            acc = 0;
-            n = 0;
-        }
-    }
-    match n {
-        2 => out.push((acc >> 4) as u8),
-        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
-        _ => {}
-    }
-    out
+    crate::mime::decode::decode_base64_with(input, crate::mime::decode::OnInvalid::Stop)
 }
 
 /// Quoted-printable as Dovecot decodes it for SEARCH: trailing whitespace
